@@ -1,0 +1,298 @@
+"""Scenario files: one pydantic schema for every YAML scenario in `scenarios/`.
+
+Every model forbids unknown keys, so a typo is an error rather than a silently
+ignored setting. `load_scenario` turns any problem into a `ScenarioError` whose
+message names the file, the field path, the bad value and the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+LaneDirection = Literal["to_china", "to_vietnam", "reversible"]
+DIRECTIONS: tuple[str, str] = ("export", "import")  # export: Vietnam -> China
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class LatLon(Strict):
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class ServiceTime(Strict):
+    """A random duration in seconds. `mean_s` is the mean for every distribution."""
+
+    dist: Literal["fixed", "exponential", "uniform", "triangular", "lognormal"] = "fixed"
+    mean_s: NonNegativeFloat
+    low_s: NonNegativeFloat | None = None
+    high_s: NonNegativeFloat | None = None
+    cv: PositiveFloat | None = None  # coefficient of variation, lognormal only
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ServiceTime:
+        if self.dist in ("uniform", "triangular"):
+            if self.low_s is None or self.high_s is None:
+                raise ValueError(f"{self.dist} needs low_s and high_s")
+            if not self.low_s <= self.mean_s <= self.high_s:
+                raise ValueError("mean_s must lie between low_s and high_s")
+            if self.dist == "uniform" and not math.isclose(
+                self.mean_s, (self.low_s + self.high_s) / 2, rel_tol=1e-6
+            ):
+                raise ValueError("a uniform mean_s must be (low_s + high_s) / 2")
+            if self.dist == "triangular":
+                mode = 3 * self.mean_s - self.low_s - self.high_s
+                if not self.low_s - 1e-9 <= mode <= self.high_s + 1e-9:
+                    raise ValueError("no triangular distribution has this mean with these bounds")
+        elif self.low_s is not None or self.high_s is not None:
+            raise ValueError(f"low_s/high_s only apply to uniform and triangular, not {self.dist}")
+        if self.dist == "lognormal" and self.cv is None:
+            raise ValueError("lognormal needs cv")
+        if self.dist != "lognormal" and self.cv is not None:
+            raise ValueError(f"cv only applies to lognormal, not {self.dist}")
+        return self
+
+
+class Site(Strict):
+    """Where the checkpoint is, in WGS84. The corridor runs from the Vietnamese
+    transfer yard through the border crossing point to the Chinese one."""
+
+    name: str
+    crs: Literal["EPSG:9215", "EPSG:32648"] = "EPSG:9215"
+    vietnam_yard: LatLon
+    china_yard: LatLon
+    border_point: LatLon
+    corridor_path: Annotated[list[LatLon], Field(min_length=2)]
+    lane_spacing_m: Annotated[float, Field(gt=0, le=20)] = 3.75
+    yard_access_m: Annotated[float, Field(ge=0, le=2000)] = 150.0  # yard-internal drive to a lane end
+
+
+class Station(Strict):
+    servers: Annotated[int, Field(ge=1, le=100)]
+    service: ServiceTime
+
+
+class Weighbridge(Station):
+    tolerance_pct: Annotated[float, Field(gt=0, le=50)] = 5.0
+    misdeclared_share: Share = 0.0  # trucks whose declared weight is off beyond the tolerance
+
+
+class RiskChannel(Strict):
+    share: Share
+    check: ServiceTime
+
+
+class Inspection(Strict):
+    """Customs risk channels: green (no check), yellow (documents), red (physical)."""
+
+    green: RiskChannel
+    yellow: RiskChannel
+    red: RiskChannel
+    red_bays: Annotated[int, Field(ge=1, le=100)]  # physical inspection needs a bay
+
+    @model_validator(mode="after")
+    def _shares(self) -> Inspection:
+        total = self.green.share + self.yellow.share + self.red.share
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"green + yellow + red shares must be 1, not {total:g}")
+        return self
+
+
+class Stations(Strict):
+    gate: Station  # licence-plate camera and barrier
+    weighbridge: Weighbridge
+    scanner: Station  # non-intrusive scanner: 100% of containers
+    inspection: Inspection
+
+
+class Yard(Strict):
+    cranes: Annotated[int, Field(ge=1, le=100)]
+    crane_move: ServiceTime
+    staging_capacity_trucks: Annotated[int, Field(ge=1)]
+    stack_capacity_containers: Annotated[int, Field(ge=1)]
+    chargers: Annotated[int, Field(ge=0, le=200)]
+    stations: Stations
+    pickup_delay: ServiceTime  # receiving truck's arrival after the container leaves the far yard
+
+
+class Yards(Strict):
+    vietnam: Yard
+    china: Yard
+
+
+class Fleet(Strict):
+    carriers: Annotated[int, Field(ge=1, le=1000)]
+    speed_kmh: Annotated[float, Field(gt=0, le=80)]
+    battery_kwh: PositiveFloat
+    consumption_kwh_per_km: PositiveFloat
+    charge_rate_kw: PositiveFloat
+    low_battery_pct: Annotated[float, Field(ge=0, lt=100)] = 25.0
+    share_at_vietnam: Share = 0.5  # where the fleet starts
+
+
+class CargoMix(Strict):
+    fruit: Share
+    electronics: Share
+    other: Share
+
+    @model_validator(mode="after")
+    def _sum(self) -> CargoMix:
+        total = self.fruit + self.electronics + self.other
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"fruit + electronics + other must be 1, not {total:g}")
+        return self
+
+
+HourlyRates = Annotated[list[NonNegativeFloat], Field(min_length=24, max_length=24)]
+
+
+class DirectionDemand(Strict):
+    trucks_per_hour: HourlyRates  # one container a truck; index 0 is 00:00-01:00 local time
+    cargo_mix: CargoMix
+
+
+class WeightRange(Strict):
+    low_t: PositiveFloat
+    high_t: PositiveFloat
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeightRange:
+        if self.low_t > self.high_t:
+            raise ValueError("low_t must not exceed high_t")
+        return self
+
+
+class Demand(Strict):
+    export: DirectionDemand  # Vietnam -> China
+    import_: DirectionDemand = Field(alias="import")  # China -> Vietnam
+    fruit_deadline_h: PositiveFloat  # from arrival at the first yard to leaving the far one
+    season_multiplier: PositiveFloat = 1.0
+    container_weight: WeightRange  # gross weight of a loaded container, uniform in the range
+
+    def for_direction(self, direction: str) -> DirectionDemand:
+        return self.export if direction == "export" else self.import_
+
+
+class ProcessStep(Strict):
+    name: str
+    duration: ServiceTime
+    servers: Annotated[int, Field(ge=1, le=1000)]
+
+
+class Traditional(Strict):
+    """Human-driven trucks on the ordinary road beside the corridor (import side)."""
+
+    trucks_per_hour: HourlyRates
+    capacity_trucks_per_hour: PositiveFloat  # the road gate's admission rate
+    steps: Annotated[list[ProcessStep], Field(min_length=1)]
+    transshipment_step: str  # the step where a Vietnamese truck must be paired first
+    pairing_wait: ServiceTime  # until the paired Vietnamese truck is at the yard
+
+    @model_validator(mode="after")
+    def _step_named(self) -> Traditional:
+        names = [s.name for s in self.steps]
+        if self.transshipment_step not in names:
+            raise ValueError(f"transshipment_step {self.transshipment_step!r} is not one of {names}")
+        return self
+
+
+class FaultSpec(Strict):
+    mtbf_h: PositiveFloat
+    mttr_min: PositiveFloat
+
+
+class Faults(Strict):
+    carrier: FaultSpec | None = None
+    crane: FaultSpec | None = None
+    scanner: FaultSpec | None = None
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    site: Site
+    lanes: Annotated[list[LaneDirection], Field(min_length=4, max_length=14)]
+    block_length_m: Annotated[float, Field(ge=10, le=500)] = 50.0
+    yards: Yards
+    fleet: Fleet
+    demand: Demand
+    traditional: Traditional | None = None
+    faults: Faults = Faults()
+    controller: Literal["fifo"] = "fifo"
+    duration_h: Annotated[float, Field(gt=0, le=24 * 60)] = 24.0
+    warmup_h: NonNegativeFloat = 0.0
+    seed: int = 1
+    sample_interval_min: Annotated[float, Field(gt=0, le=240)] = 5.0
+
+    @model_validator(mode="after")
+    def _warmup(self) -> Scenario:
+        if self.warmup_h >= self.duration_h:
+            raise ValueError("warmup_h must be shorter than duration_h")
+        if "to_china" not in self.lanes and "reversible" not in self.lanes:
+            raise ValueError("no lane can carry containers to China")
+        if "to_vietnam" not in self.lanes and "reversible" not in self.lanes:
+            raise ValueError("no lane can carry containers to Vietnam")
+        return self
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used; the message is meant for the user."""
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    reason = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        reason = "unknown key (a typo?)"
+    value = err.get("input")
+    shown = "" if err["type"] == "missing" else f" = {value!r}"
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{_field_path(loc)}{shown}: {reason}"
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate already-parsed YAML data; raise ScenarioError naming source and field."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: the top level must be a mapping of keys, not {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise ScenarioError(f"{source}: " + "\n  ".join(lines)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_scenario(data, str(path))
