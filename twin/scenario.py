@@ -22,7 +22,7 @@ DIRECTIONS: tuple[str, str] = ("export", "import")  # export: Vietnam -> China
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 class LatLon(Strict):
@@ -265,7 +265,8 @@ def _describe(err: dict[str, Any]) -> str:
     if err["type"] == "extra_forbidden":
         reason = "unknown key (a typo?)"
     value = err.get("input")
-    shown = "" if err["type"] == "missing" else f" = {value!r}"
+    # a whole mapping says nothing the reason does not: show plain values only
+    shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" = {value!r}"
     if len(shown) > 80:
         shown = shown[:77] + "..."
     return f"{_field_path(loc)}{shown}: {reason}"
@@ -273,6 +274,8 @@ def _describe(err: dict[str, Any]) -> str:
 
 def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
     """Validate already-parsed YAML data; raise ScenarioError naming source and field."""
+    if data is None:
+        raise ScenarioError(f"{source}: the file is empty")
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: the top level must be a mapping of keys, not {type(data).__name__}")
     try:
@@ -289,6 +292,8 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -1,0 +1,222 @@
+"""Message types between devices and controllers.
+
+Carriers speak a model of VDA 5050: an `Order` is a graph of nodes and edges, the
+released ones form the *base* the vehicle may drive, the rest the *horizon* it may
+not yet enter; an order update keeps the order id, raises `order_update_id` and
+starts at the last released node. `InstantActions` pause, resume, cancel and start
+charging; `CarrierState` is what a vehicle reports. Cranes, barriers, weighbridges
+and scanners have small command and state types of their own.
+
+These are plain frozen dataclasses: they cross the boundary between controllers and
+devices thousands of times a simulated hour, and the hardware bridge converts them
+to and from the protocols at its edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Side = Literal["vietnam", "china"]
+Direction = Literal["export", "import"]  # export: Vietnam -> China
+Cargo = Literal["fruit", "electronics", "other"]
+
+
+# --- carriers (VDA 5050 model) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    action_type: str  # startPause, stopPause, cancelOrder, startCharging, ...
+    action_id: str
+    blocking_type: Literal["NONE", "SOFT", "HARD"] = "HARD"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    node_id: str
+    sequence_id: int  # even numbers, as in VDA 5050
+    released: bool
+    actions: tuple[Action, ...] = ()
+    # Not part of VDA 5050 (a real vehicle reports every node): asks a simulated
+    # carrier to report passing this node, so the twin spends events only where
+    # the controller needs to know.
+    report: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    edge_id: str
+    sequence_id: int  # odd numbers, between its two nodes
+    released: bool
+    start_node_id: str
+    end_node_id: str
+    length_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    device_id: str  # the vehicle's serial number
+    order_id: str
+    order_update_id: int
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+    @property
+    def base_end(self) -> Node:
+        """The last released node: where the vehicle must stop if not extended."""
+        last = self.nodes[0]
+        for node in self.nodes:
+            if not node.released:
+                break
+            last = node
+        return last
+
+
+@dataclass(frozen=True, slots=True)
+class InstantActions:
+    device_id: str
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierState:
+    device_id: str
+    order_id: str
+    order_update_id: int
+    last_node_id: str
+    last_node_sequence_id: int
+    driving: bool
+    paused: bool
+    battery_pct: float
+    charging: bool
+    load: str | None  # container id
+    errors: tuple[str, ...] = ()
+    order_finished: bool = False  # the whole base was driven and nothing is left
+
+
+# --- cranes, barriers, weighbridges, scanners -----------------------------------
+
+CraneOp = Literal["load", "unload", "deliver"]
+
+
+@dataclass(frozen=True, slots=True)
+class CraneCommand:
+    """load: truck -> carrier; unload: carrier -> truck (to_truck) or stack; deliver: stack -> truck."""
+
+    device_id: str
+    op: CraneOp
+    container_id: str
+    carrier_id: str | None = None
+    to_truck: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CraneState:
+    device_id: str
+    yard: Side
+    busy: bool
+    fault: bool
+    done_op: CraneOp | None = None  # set on the report that ends a move
+    container_id: str | None = None
+    carrier_id: str | None = None
+    placed_on: Literal["carrier", "truck", "stack"] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BarrierCommand:
+    device_id: str
+    truck_id: str
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WeighDecision:
+    device_id: str
+    truck_id: str
+    accepted: bool  # False sends the truck to physical inspection
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerState:
+    device_id: str
+    yard: Side
+    fault: bool
+
+
+# --- events from the site --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlateRead:
+    """A licence-plate camera read a truck at a yard gate; its barrier waits for a command."""
+
+    device_id: str  # the gate's barrier
+    yard: Side
+    truck_id: str
+    plate: str
+    purpose: Literal["deliver", "pickup"]
+
+
+@dataclass(frozen=True, slots=True)
+class WeightReading:
+    device_id: str
+    yard: Side
+    truck_id: str
+    measured_kg: float
+    declared_kg: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerReady:
+    """A container cleared scanning and inspection and waits on its truck for a carrier."""
+
+    container_id: str
+    yard: Side
+    direction: Direction
+    cargo: Cargo
+    arrived_at: float  # model seconds, arrival at the first yard
+    deadline: float | None  # model seconds, perishable cargo only
+
+
+@dataclass(frozen=True, slots=True)
+class PickupArrived:
+    """The truck that takes a container away from the far yard is at the transfer area."""
+
+    yard: Side
+    truck_id: str
+    container_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    tag: str
+
+
+# --- commands that are not for a device ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    delay_s: float
+    tag: str
+
+
+Event = (
+    CarrierState
+    | CraneState
+    | ScannerState
+    | PlateRead
+    | WeightReading
+    | ContainerReady
+    | PickupArrived
+    | TimerFired
+)
+Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision | SetTimer
+
+
+@dataclass(slots=True)
+class Journal:
+    """A record of what a runtime delivered, for replaying a run into a controller."""
+
+    entries: list[tuple[float, Event]] = field(default_factory=list)

@@ -1,0 +1,76 @@
+"""The runtime: the one loop that owns decisions.
+
+It delivers device events to the controller in the order they happen, on a clock it
+is given (the SimPy environment's virtual time in the twin, wall time under asyncio
+in the bridge), and routes the controller's commands to device ports. Events that
+devices publish while a command is being handled are queued, never handled
+re-entrantly, so the controller always sees one event at a time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Protocol
+
+from controllers.messages import Command, Event, Journal, SetTimer, TimerFired
+from controllers.ports import Controller, DevicePort
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the start of the run."""
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        """Run `callback` once, `delay_s` seconds from now."""
+
+
+class UnknownDevice(LookupError):
+    """A command named a device the runtime has no port for."""
+
+
+class Runtime:
+    def __init__(self, clock: Clock, controller: Controller, journal: Journal | None = None) -> None:
+        self.clock = clock
+        self.controller = controller
+        self.journal = journal
+        self.ports: dict[str, DevicePort] = {}
+        self.events_delivered = 0
+        self.commands_sent = 0
+        self._pending: deque[Event] = deque()
+        self._busy = False
+
+    def attach(self, port: DevicePort) -> None:
+        if port.device_id in self.ports:
+            raise ValueError(f"device {port.device_id!r} is attached twice")
+        self.ports[port.device_id] = port
+
+    def start(self) -> None:
+        self._dispatch(self.controller.start(self.clock.now()))
+
+    def publish(self, event: Event) -> None:
+        self._pending.append(event)
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._pending:
+                ev = self._pending.popleft()
+                now = self.clock.now()
+                if self.journal is not None:
+                    self.journal.entries.append((now, ev))
+                self.events_delivered += 1
+                self._dispatch(self.controller.on_event(ev, now))
+        finally:
+            self._busy = False
+
+    def _dispatch(self, commands: list[Command]) -> None:
+        for cmd in commands:
+            self.commands_sent += 1
+            if isinstance(cmd, SetTimer):
+                tag = cmd.tag
+                self.clock.call_later(cmd.delay_s, lambda: self.publish(TimerFired(tag)))
+                continue
+            port = self.ports.get(cmd.device_id)
+            if port is None:
+                raise UnknownDevice(f"{type(cmd).__name__} for unknown device {cmd.device_id!r}")
+            port.accept(cmd)
