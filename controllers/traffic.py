@@ -9,9 +9,9 @@ Lanes are one-way at any moment (the lane policy fixes a direction per lane), so
 carrier only ever waits for the carrier ahead of it on its lane: the waits form
 chains, never cycles, and the chain ends at a carrier that moves or is under repair.
 
-Event economy: a carrier nobody follows reports only at the end of its base; one that
-is followed is asked to report every `follow_stride` nodes, so the carrier behind gets
-blocks as soon as they are free.
+Event economy: a carrier reports only at the end of its base, unless the carrier
+behind it waits for its blocks; then it is asked to report every `follow_stride`
+nodes, so the waiting carrier gets each block as soon as it is free.
 """
 
 from __future__ import annotations
@@ -29,24 +29,69 @@ from controllers.layout import (
 from controllers.messages import CarrierState, Edge, Node, Order, Side
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The nodes and edges from one yard to the other along one lane, with the order
+    elements prebuilt: orders are sent thousands of times an hour."""
+
+    lane: int
+    node_ids: tuple[str, ...]
+    blocks: tuple[int, ...]  # lane block of each edge, -1 for the yard access edges
+    index_of: dict[str, int]
+    base_nodes: tuple[Node, ...]  # released, not asked to report
+    report_nodes: tuple[Node, ...]  # released, asked to report
+    horizon_nodes: tuple[Node, ...]
+    base_edges: tuple[Edge, ...]
+    horizon_edges: tuple[Edge, ...]
+
+    @classmethod
+    def build(cls, layout: SiteLayout, lane: int, from_side: Side) -> Route:
+        info = layout.lanes[lane]
+        nb = info.n_blocks
+        if from_side == "vietnam":
+            lane_nodes = [lane_node_id(lane, k) for k in range(nb + 1)]
+            blocks = list(range(nb))
+        else:
+            lane_nodes = [lane_node_id(lane, k) for k in range(nb, -1, -1)]
+            blocks = list(range(nb - 1, -1, -1))
+        to_side = other_side(from_side)
+        node_ids = (YARD_NODE[from_side], *lane_nodes, YARD_NODE[to_side])
+        edge_ids = (access_edge_id(lane, from_side), *(block_edge_id(lane, b) for b in blocks), access_edge_id(lane, to_side))
+        lengths = (layout.yard_access_m, *([info.block_length_m] * nb), layout.yard_access_m)
+
+        def nodes(released: bool, report: bool) -> tuple[Node, ...]:
+            return tuple(Node(n, 2 * i, released, report=report) for i, n in enumerate(node_ids))
+
+        def edges(released: bool) -> tuple[Edge, ...]:
+            return tuple(
+                Edge(e, 2 * i + 1, released, node_ids[i], node_ids[i + 1], lengths[i]) for i, e in enumerate(edge_ids)
+            )
+
+        return cls(
+            lane=lane,
+            node_ids=node_ids,
+            blocks=(-1, *blocks, -1),
+            index_of={n: i for i, n in enumerate(node_ids)},
+            base_nodes=nodes(True, False),
+            report_nodes=nodes(True, True),
+            horizon_nodes=nodes(False, False),
+            base_edges=edges(True),
+            horizon_edges=edges(False),
+        )
+
+
 @dataclass(slots=True)
 class Trip:
     """One carrier's drive from one yard to the other along one lane."""
 
     carrier_id: str
-    lane: int
+    route: Route
     order_id: str
-    update_id: int
-    node_ids: list[str]
-    edge_ids: list[str]
-    edge_lengths: list[float]
-    blocks: list[int]  # lane block of each edge, -1 for the yard access edges
-    index_of: dict[str, int]
+    update_id: int = -1
     released_upto: int = 0  # route index of the base end; edges before it are released
     position: int = 0  # route index of the last node reported
     freed_upto: int = 0  # edges before this index are no longer held
     waiting_on: int = -1  # block it needs that another carrier holds
-    followed: bool = False
 
 
 @dataclass(slots=True)
@@ -58,6 +103,7 @@ class TrafficControl:
     trips: dict[str, Trip] = field(default_factory=dict)
     holder: list[list[str | None]] = field(default_factory=list)
     lane_queue: list[list[str]] = field(default_factory=list)  # carriers on each lane, entry order
+    _routes: dict[tuple[int, Side], Route] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.holder = [[None] * lane.n_blocks for lane in self.layout.lanes]
@@ -73,7 +119,7 @@ class TrafficControl:
         out: dict[str, str] = {}
         for trip in self.trips.values():
             if trip.waiting_on >= 0:
-                holder = self.holder[trip.lane][trip.waiting_on]
+                holder = self.holder[trip.route.lane][trip.waiting_on]
                 if holder is not None:
                     out[trip.carrier_id] = holder
         return out
@@ -83,8 +129,8 @@ class TrafficControl:
         if trip is None:
             return []
         return [
-            (trip.lane, b)
-            for b in trip.blocks[trip.freed_upto : trip.released_upto]
+            (trip.route.lane, b)
+            for b in trip.route.blocks[trip.freed_upto : trip.released_upto]
             if b >= 0
         ]
 
@@ -94,38 +140,13 @@ class TrafficControl:
         """Plan a crossing and return its first order (base as far as is free, then horizon)."""
         if carrier_id in self.trips:
             raise ValueError(f"carrier {carrier_id} already has a trip")
-        info = self.layout.lanes[lane]
-        nb = info.n_blocks
-        to_side = other_side(from_side)
-        if from_side == "vietnam":
-            lane_nodes = [lane_node_id(lane, k) for k in range(nb + 1)]
-            blocks = list(range(nb))
-        else:
-            lane_nodes = [lane_node_id(lane, k) for k in range(nb, -1, -1)]
-            blocks = list(range(nb - 1, -1, -1))
-        node_ids = [YARD_NODE[from_side], *lane_nodes, YARD_NODE[to_side]]
-        edge_ids = [
-            access_edge_id(lane, from_side),
-            *(block_edge_id(lane, b) for b in blocks),
-            access_edge_id(lane, to_side),
-        ]
-        access = self.layout.yard_access_m
-        trip = Trip(
-            carrier_id=carrier_id,
-            lane=lane,
-            order_id=order_id,
-            update_id=-1,
-            node_ids=node_ids,
-            edge_ids=edge_ids,
-            edge_lengths=[access, *([info.block_length_m] * nb), access],
-            blocks=[-1, *blocks, -1],
-            index_of={n: i for i, n in enumerate(node_ids)},
-        )
+        key = (lane, from_side)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = Route.build(self.layout, lane, from_side)
+        trip = Trip(carrier_id, route, order_id)
         self.trips[carrier_id] = trip
-        queue = self.lane_queue[lane]
-        if queue:
-            self.trips[queue[-1]].followed = True
-        queue.append(carrier_id)
+        self.lane_queue[lane].append(carrier_id)
         order = self._extend(trip)
         if order is None:  # nothing free yet: an order with an empty base, the carrier waits
             order = self._order(trip, 0)
@@ -134,18 +155,18 @@ class TrafficControl:
     def finish(self, carrier_id: str) -> list[Order]:
         """The carrier reached the far yard: free everything it holds."""
         trip = self.trips.pop(carrier_id)
-        for b in trip.blocks[trip.freed_upto : trip.released_upto]:
-            if b >= 0 and self.holder[trip.lane][b] == carrier_id:
-                self.holder[trip.lane][b] = None
-        self.lane_queue[trip.lane].remove(carrier_id)
-        return self._wake_waiters(trip.lane)
+        for b in trip.route.blocks[trip.freed_upto : trip.released_upto]:
+            if b >= 0 and self.holder[trip.route.lane][b] == carrier_id:
+                self.holder[trip.route.lane][b] = None
+        self.lane_queue[trip.route.lane].remove(carrier_id)
+        return self._wake_waiters(trip.route.lane)
 
     def on_state(self, state: CarrierState) -> list[Order]:
         """A position report: free what the carrier has left, extend what can be extended."""
         trip = self.trips.get(state.device_id)
         if trip is None or state.order_id != trip.order_id:
             return []
-        idx = trip.index_of.get(state.last_node_id)
+        idx = trip.route.index_of.get(state.last_node_id)
         if idx is None or idx < trip.position:
             return []  # an old or foreign report: nothing to learn from it
         trip.position = idx
@@ -153,22 +174,23 @@ class TrafficControl:
         # at the end of edge idx-1, which it keeps until it reports moving on.
         keep_from = idx if state.driving else idx - 1
         freed = False
-        lane_holder = self.holder[trip.lane]
+        lane_holder = self.holder[trip.route.lane]
         for e in range(trip.freed_upto, max(keep_from, trip.freed_upto)):
-            b = trip.blocks[e]
+            b = trip.route.blocks[e]
             if b >= 0 and lane_holder[b] == trip.carrier_id:
                 lane_holder[b] = None
                 freed = True
         trip.freed_upto = max(trip.freed_upto, keep_from)
         orders: list[Order] = []
         if state.errors or state.paused:
-            return self._wake_waiters(trip.lane) if freed else orders
-        if trip.released_upto - idx < self.max_base_blocks:
+            return self._wake_waiters(trip.route.lane) if freed else orders
+        # extend in steps of at least half a base: fewer, longer orders
+        if trip.released_upto - idx <= self.max_base_blocks // 2:
             own = self._extend(trip)
             if own is not None:
                 orders.append(own)
         if freed:
-            orders.extend(self._wake_waiters(trip.lane))
+            orders.extend(self._wake_waiters(trip.route.lane))
         return orders
 
     # --- internals ---------------------------------------------------------------
@@ -186,16 +208,15 @@ class TrafficControl:
     def _extend(self, trip: Trip) -> Order | None:
         start = trip.released_upto
         r = start
-        limit = min(len(trip.edge_ids), trip.position + self.max_base_blocks)
-        lane_holder = self.holder[trip.lane]
+        limit = min(len(trip.route.blocks), trip.position + self.max_base_blocks)
+        lane_holder = self.holder[trip.route.lane]
         trip.waiting_on = -1
         while r < limit:
-            b = trip.blocks[r]
+            b = trip.route.blocks[r]
             if b >= 0:
                 h = lane_holder[b]
                 if h is not None and h != trip.carrier_id:
                     trip.waiting_on = b
-                    self.trips[h].followed = True
                     break
                 lane_holder[b] = trip.carrier_id
             r += 1
@@ -204,30 +225,29 @@ class TrafficControl:
         trip.released_upto = r
         return self._order(trip, start)
 
+    def _followed_closely(self, trip: Trip) -> bool:
+        """Is the next carrier on the lane stopped, waiting for blocks this one holds?"""
+        queue = self.lane_queue[trip.route.lane]
+        i = queue.index(trip.carrier_id)
+        if i + 1 >= len(queue):
+            return False
+        follower = self.trips[queue[i + 1]]
+        return follower.waiting_on >= 0 and follower.position >= follower.released_upto - 1
+
     def _order(self, trip: Trip, start: int) -> Order:
         """An order (update) from the old base end `start` to the new one, plus a short horizon."""
         trip.update_id += 1
+        route = trip.route
         end = trip.released_upto
-        last = min(len(trip.node_ids) - 1, end + self.horizon_nodes)
-        stride = self.follow_stride if trip.followed else 0
-        nodes = tuple(
-            Node(
-                node_id=trip.node_ids[i],
-                sequence_id=2 * i,
-                released=i <= end,
-                report=i == end or (stride > 0 and i > start and i <= end and i % stride == 0),
-            )
-            for i in range(start, last + 1)
-        )
-        edges = tuple(
-            Edge(
-                edge_id=trip.edge_ids[i],
-                sequence_id=2 * i + 1,
-                released=i < end,
-                start_node_id=trip.node_ids[i],
-                end_node_id=trip.node_ids[i + 1],
-                length_m=trip.edge_lengths[i],
-            )
-            for i in range(start, last)
-        )
-        return Order(trip.carrier_id, trip.order_id, trip.update_id, nodes, edges)
+        last = min(len(route.node_ids) - 1, end + self.horizon_nodes)
+        if self._followed_closely(trip):
+            stride = self.follow_stride
+            nodes = [
+                route.report_nodes[i] if i % stride == 0 else route.base_nodes[i] for i in range(start, end)
+            ]
+        else:
+            nodes = list(route.base_nodes[start:end])
+        nodes.append(route.report_nodes[end])  # the base end is always reported
+        nodes.extend(route.horizon_nodes[end + 1 : last + 1])
+        edges = route.base_edges[start:end] + route.horizon_edges[end:last]
+        return Order(trip.carrier_id, trip.order_id, trip.update_id, tuple(nodes), edges)

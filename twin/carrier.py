@@ -1,0 +1,302 @@
+"""The simulated unmanned carrier: a SimPy process that obeys VDA 5050 order semantics.
+
+It drives only the released base of its order, one SimPy timeout per stretch up to
+the next node it must report (the base end, or a node the controller flagged), and
+tells the safety monitor the entry and exit time of every block on the stretch.
+A breakdown or a pause interrupts the stretch and leaves it standing in its block.
+Batteries drain with distance and charge at a yard charger.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Generator
+
+import simpy
+
+from controllers.layout import YARD_NODE
+from controllers.messages import CarrierState, Command, InstantActions, Order
+
+if TYPE_CHECKING:
+    from twin.world import World
+
+BREAKDOWN = "E-BREAKDOWN"
+
+
+class CommandRejected(RuntimeError):
+    """A carrier was given a command it cannot carry out: a controller bug."""
+
+
+@dataclass(slots=True)
+class CarrierSpec:
+    speed_mps: float
+    battery_kwh: float
+    consumption_kwh_per_m: float
+    charge_rate_kw: float
+
+
+class SimCarrier:
+    def __init__(self, world: World, device_id: str, node_id: str, spec: CarrierSpec) -> None:
+        self.world = world
+        self.env = world.env
+        self.device_id = device_id
+        self.spec = spec
+        self.energy_kwh = spec.battery_kwh
+        self.load: str | None = None
+        self.paused = False
+        self.broken = False
+        self.charging = False
+        self.moving = False
+        self.in_use = False
+        self.energy_used_kwh = {"export": 0.0, "import": 0.0}
+        self.distance_m = 0.0
+        # the order being driven: parallel lists over route nodes / edges
+        self.order_id = ""
+        self.update_id = 0
+        self.nodes: list[str] = [node_id]
+        self.seq: list[int] = [0]
+        self.cum: list[float] = [0.0]  # distance from the route start to each node
+        self.report: list[bool] = [False]
+        self.edge_block: list[int] = []  # global block of each edge, -1 for yard access
+        self.released_upto = 0
+        self.has_horizon = False
+        self.idx = 0  # last node reached
+        self.pos = 0.0  # metres along the route (beyond cum[idx] after a stop mid-edge)
+        self.direction = "export"
+        self.stopped_block = -1
+        self.stopped_since = 0.0
+        self._wake: simpy.Event | None = None
+        self._charge_requested = False
+        self._cancel_requested = False
+        self.process = self.env.process(self._run())
+
+    # --- the device port ---------------------------------------------------------------
+
+    def accept(self, command: Command) -> None:
+        if isinstance(command, Order):
+            self._take_order(command)
+        elif isinstance(command, InstantActions):
+            for action in command.actions:
+                self._instant(action.action_type)
+        else:
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        self._kick()
+
+    def _take_order(self, order: Order) -> None:
+        blocks = self.world.edge_block
+        if order.order_id != self.order_id:
+            if self.released_upto > self.idx or self.has_horizon:
+                raise CommandRejected(f"{self.device_id}: new order {order.order_id} before finishing {self.order_id}")
+            if order.nodes[0].node_id != self.nodes[self.idx]:
+                raise CommandRejected(
+                    f"{self.device_id}: order {order.order_id} starts at {order.nodes[0].node_id}, "
+                    f"the carrier is at {self.nodes[self.idx]}"
+                )
+            first = order.nodes[0]
+            self.order_id, self.update_id = order.order_id, order.order_update_id
+            self.nodes, self.seq, self.cum, self.report = [first.node_id], [first.sequence_id], [0.0], [False]
+            self.edge_block = []
+            self.idx = self.released_upto = 0
+            self.pos = 0.0
+            self.direction = "export" if first.node_id == YARD_NODE["vietnam"] else "import"
+        else:
+            if order.order_update_id <= self.update_id:
+                return  # a duplicate or stale update is ignored, as VDA 5050 asks
+            if order.nodes[0].node_id != self.nodes[self.released_upto]:
+                raise CommandRejected(f"{self.device_id}: update does not start at the base end")
+            self.update_id = order.order_update_id
+        self.report[self.released_upto] = self.report[self.released_upto] or order.nodes[0].report
+        edges = order.edges
+        for k in range(1, len(order.nodes)):
+            node = order.nodes[k]
+            if not node.released:
+                break
+            edge = edges[k - 1]
+            g = blocks.get(edge.edge_id, -1)
+            self.nodes.append(node.node_id)
+            self.seq.append(node.sequence_id)
+            self.cum.append(self.cum[-1] + edge.length_m)
+            self.report.append(node.report)
+            self.edge_block.append(g)
+            if g >= 0:
+                self.world.safety.release(g, self.device_id)
+            self.released_upto += 1
+        self.has_horizon = not order.nodes[-1].released
+
+    def _instant(self, action_type: str) -> None:
+        if action_type == "startPause":
+            self.paused = True
+            if self.moving:
+                self.process.interrupt("pause")
+        elif action_type == "stopPause":
+            self.paused = False
+        elif action_type == "cancelOrder":
+            # VDA 5050: stop at the next node; nothing beyond it stays released
+            self.has_horizon = False
+            if self.moving:
+                self._cancel_requested = True
+                self.process.interrupt("cancel")
+            else:
+                self.released_upto = self.idx
+        elif action_type == "startCharging":
+            if self.moving or self.idx < self.released_upto or self.world.yard_at(self.node_id) is None:
+                raise CommandRejected(f"{self.device_id}: startCharging while on the move")
+            self._charge_requested = True
+        else:
+            raise CommandRejected(f"{self.device_id}: unknown instant action {action_type}")
+
+    # --- reporting ---------------------------------------------------------------------
+
+    def state(self, driving: bool = False) -> CarrierState:
+        finished = self.idx == self.released_upto and not self.has_horizon and self.idx > 0
+        return CarrierState(
+            device_id=self.device_id,
+            order_id=self.order_id,
+            order_update_id=self.update_id,
+            last_node_id=self.nodes[self.idx],
+            last_node_sequence_id=self.seq[self.idx],
+            driving=driving,
+            paused=self.paused,
+            battery_pct=100.0 * self.energy_kwh / self.spec.battery_kwh,
+            charging=self.charging,
+            load=self.load,
+            errors=(BREAKDOWN,) if self.broken else (),
+            order_finished=finished,
+        )
+
+    def _publish(self, driving: bool = False) -> None:
+        self.update_use()
+        self.world.runtime.publish(self.state(driving))
+
+    def update_use(self) -> None:
+        """Keep the fleet's busy count: a carrier is in use while it drives or carries."""
+        in_use = self.load is not None or self.idx < self.released_upto or self.has_horizon
+        if in_use != self.in_use:
+            self.in_use = in_use
+            self.world.carriers_busy.change(self.env.now, 1 if in_use else -1)
+
+    @property
+    def node_id(self) -> str:
+        return self.nodes[self.idx]
+
+    # --- faults (a twin-only power) -----------------------------------------------------
+
+    def break_down(self) -> None:
+        self.broken = True
+        self.world.carrier_breakdowns += 1
+        if self.moving:
+            self.process.interrupt("breakdown")
+        else:
+            self._publish()
+
+    def repair(self) -> None:
+        self.broken = False
+        self._publish()
+        self._kick()
+
+    # --- the process ---------------------------------------------------------------------
+
+    def _kick(self) -> None:
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def _run(self) -> Generator[simpy.Event, None, None]:
+        env = self.env
+        speed = self.spec.speed_mps
+        safety = self.world.safety
+        while True:
+            if self._charge_requested and not self.broken:
+                self._charge_requested = False
+                yield from self._charge()
+                continue
+            if self.paused or self.broken or self.idx >= self.released_upto:
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+                continue
+            # drive to the next node that must be reported
+            target = self.idx + 1
+            while target < self.released_upto and not self.report[target]:
+                target += 1
+            t0 = env.now
+            pos0 = self.pos
+            cum = self.cum
+            blocks: list[int] = []
+            entries: list[float] = []
+            exits: list[float] = []
+            for e in range(self.idx, target):
+                g = self.edge_block[e]
+                if g >= 0:
+                    blocks.append(g)
+                    entries.append(t0 + max(0.0, cum[e] - pos0) / speed)
+                    exits.append(t0 + (cum[e + 1] - pos0) / speed)
+            if self.stopped_block >= 0:
+                safety.leave(self.stopped_block, t0, self.stopped_since)
+                self.stopped_block = -1
+            record = safety.move(self.device_id, blocks, entries, exits)
+            self.moving = True
+            try:
+                yield env.timeout((cum[target] - pos0) / speed)
+            except simpy.Interrupt:
+                self.moving = False
+                self.pos = pos0 + (env.now - t0) * speed
+                while self.idx + 1 <= target and cum[self.idx + 1] <= self.pos:
+                    self.idx += 1
+                self._drain(self.pos - pos0)
+                self.stopped_block = safety.cut(record, env.now)
+                self.stopped_since = env.now
+                if self._cancel_requested:
+                    self._cancel_requested = False
+                    mid_edge = self.pos > cum[self.idx]
+                    self.released_upto = min(self.released_upto, self.idx + (1 if mid_edge else 0))
+                self._publish()
+                continue
+            self.moving = False
+            self._drain(cum[target] - pos0)
+            self.pos = cum[target]
+            self.idx = target
+            if target < self.released_upto:
+                self._publish(driving=True)
+                continue
+            self._publish()  # at the base end: the controller may extend it right now
+            if self.idx >= self.released_upto:
+                last = self.edge_block[target - 1]
+                if last >= 0:
+                    safety.hold(last)
+                    self.stopped_block = last
+                    self.stopped_since = env.now
+
+    def _drain(self, metres: float) -> None:
+        kwh = metres * self.spec.consumption_kwh_per_m
+        self.energy_kwh -= kwh
+        self.energy_used_kwh[self.direction] += kwh
+        self.distance_m += metres
+        if self.energy_kwh < 0:
+            self.world.flat_batteries += 1
+            self.energy_kwh = 0.0
+
+    def _charge(self) -> Generator[simpy.Event, None, None]:
+        yard = self.world.yard_at(self.node_id)
+        assert yard is not None, "startCharging is only accepted at a yard"
+        chargers = yard.chargers_used
+        self.charging = True
+        chargers.change(self.env.now, 1)
+        self._publish()
+        hours = (self.spec.battery_kwh - self.energy_kwh) / self.spec.charge_rate_kw
+        yield self.env.timeout(hours * 3600)
+        self.energy_kwh = self.spec.battery_kwh
+        self.charging = False
+        chargers.change(self.env.now, -1)
+        self._publish()
+
+
+def breakdowns(
+    env: simpy.Environment, carrier: SimCarrier, mtbf_s: float, mttr_s: float, rng: random.Random
+) -> Generator[simpy.Event, None, None]:
+    """Breakdowns at exponential intervals of calendar time, repaired after MTTR."""
+    while True:
+        yield env.timeout(rng.expovariate(1 / mtbf_s))
+        carrier.break_down()
+        yield env.timeout(rng.expovariate(1 / mttr_s))
+        carrier.repair()

@@ -1,0 +1,88 @@
+"""The `checkpoint` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from twin.scenario import ScenarioError, load_scenario
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "huu_nghi_8lane.yaml"
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="checkpoint",
+        description="Digital twin and control system of the Lạng Sơn smart border checkpoint.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="run a scenario and print its KPIs")
+    sim.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
+                     help="scenario YAML file (default: the 8-lane Hữu Nghị scenario)")
+    sim.add_argument("--out", type=Path, help="write summary.json and timeseries.csv to this folder")
+    sim.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    sim.add_argument("--demand-scale", type=_positive, default=1.0,
+                     help="multiply the scenario's demand, e.g. 3 for three times the trucks")
+    sim.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return parser
+
+
+def simulate(args: argparse.Namespace, console: Console) -> int:
+    from twin.kpi import summarise, write_outputs
+    from twin.report import render
+    from twin.world import World
+
+    scenario = load_scenario(args.scenario)
+    world = World(scenario, seed=args.seed, demand_scale=args.demand_scale)
+    started = time.perf_counter()
+    if console.is_terminal and not args.quiet:
+        from rich.progress import Progress
+
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"simulating {scenario.duration_h:g} h", total=1.0)
+            world.run(progress=lambda done: bar.update(task, completed=done))
+    else:
+        world.run()
+    wall = time.perf_counter() - started
+    summary = summarise(world)
+    if args.out is not None:
+        write_outputs(world, summary, args.out)
+    if not args.quiet:
+        render(summary, console)
+        console.print(f"[dim]{wall:.2f} s of wall time[/]")
+        if args.out is not None:
+            console.print(f"Wrote {args.out / 'summary.json'} and {args.out / 'timeseries.csv'}")
+    return 0 if summary["safety_violations"] == 0 and summary["containers_lost"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console()
+    try:
+        if args.command == "simulate":
+            return simulate(args, console)
+    except ScenarioError as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""The SimPy world: builds the checkpoint from a scenario and runs it.
+
+The world is the physical truth. Controllers see it only through the events its
+devices publish to the runtime, and act on it only through commands to devices.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Generator
+
+import simpy
+
+from controllers.fifo import FifoController
+from controllers.layout import (
+    YARD_NODE,
+    FleetInfo,
+    LaneInfo,
+    SiteLayout,
+    YardInfo,
+    access_edge_id,
+    block_edge_id,
+)
+from controllers.messages import Direction, Side
+from controllers.ports import Controller
+from controllers.runtime import Runtime
+from twin import identifiers
+from twin.carrier import CarrierSpec, SimCarrier, breakdowns
+from twin.geometry import SiteGeometry
+from twin.meters import Level
+from twin.safety import SafetyMonitor
+from twin.sampling import stream
+from twin.scenario import DIRECTIONS, Scenario
+from twin.traditional import TraditionalFlow
+from twin.yard import Container, DirectionStats, YardModel
+
+SIDES: tuple[Side, Side] = ("vietnam", "china")
+
+
+class SimClock:
+    """The runtime's clock in the twin: SimPy's virtual time."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+
+    def now(self) -> float:
+        return self.env.now
+
+    def call_later(self, delay_s: float, callback: Callable[[], None]) -> None:
+        timeout = self.env.timeout(delay_s)
+        timeout.callbacks.append(lambda _event: callback())
+
+
+def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
+    """The plain-data view of the site that controllers plan on."""
+    lanes = tuple(
+        LaneInfo(g.index, scenario.lanes[g.index], g.n_blocks, g.block_length_m) for g in geometry.lanes
+    )
+    yards = {}
+    for side in SIDES:
+        spec = getattr(scenario.yards, side)
+        prefix = YARD_NODE[side]
+        yards[side] = YardInfo(
+            side=side,
+            cranes=tuple(f"{prefix}-crane-{i + 1}" for i in range(spec.cranes)),
+            chargers=spec.chargers,
+            stack_capacity=spec.stack_capacity_containers,
+            barriers=(f"{prefix}-gate",),
+            weighbridges=(f"{prefix}-weighbridge",),
+        )
+    fleet = scenario.fleet
+    return SiteLayout(
+        lanes=lanes,
+        yard_access_m=scenario.site.yard_access_m,
+        yards=yards,
+        fleet=FleetInfo(
+            carriers=tuple(identifiers.carrier_id(i) for i in range(fleet.carriers)),
+            speed_mps=fleet.speed_kmh / 3.6,
+            battery_kwh=fleet.battery_kwh,
+            consumption_kwh_per_km=fleet.consumption_kwh_per_km,
+            low_battery_pct=fleet.low_battery_pct,
+        ),
+        weigh_tolerance_pct=scenario.yards.vietnam.stations.weighbridge.tolerance_pct,
+    )
+
+
+def make_controller(name: str, layout: SiteLayout) -> Controller:
+    if name == "fifo":
+        return FifoController(layout)
+    raise ValueError(f"unknown controller {name!r}")
+
+
+class World:
+    def __init__(self, scenario: Scenario, seed: int | None = None, demand_scale: float = 1.0) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.demand_scale = demand_scale
+        self.env = simpy.Environment()
+        self.geometry = SiteGeometry.from_scenario(scenario)
+        self.layout = build_layout(scenario, self.geometry)
+        self.controller = make_controller(scenario.controller, self.layout)
+        self.runtime = Runtime(SimClock(self.env), self.controller)
+        # blocks: one global index per (lane, block)
+        self.edge_block: dict[str, int] = {}
+        lane_of_block: list[int] = []
+        for lane in self.layout.lanes:
+            for b in range(lane.n_blocks):
+                self.edge_block[block_edge_id(lane.index, b)] = len(lane_of_block)
+                lane_of_block.append(lane.index)
+            for side in SIDES:
+                self.edge_block[access_edge_id(lane.index, side)] = -1
+        self.safety = SafetyMonitor(len(lane_of_block), lane_of_block)
+        self.yard_node = dict(YARD_NODE)
+        self.carriers_busy = Level()
+        self.flat_batteries = 0
+        self.stats: dict[str, DirectionStats] = {d: DirectionStats() for d in DIRECTIONS}
+        self.containers: dict[str, Container] = {}
+        self.delivered_count = 0
+        self.deadlocks = 0
+        self.carrier_breakdowns = 0
+        self.unexplained_stops = 0
+        self.timeseries: list[dict[str, float]] = []
+        self.yards = {
+            side: YardModel(self, side, getattr(scenario.yards, side), stream(self.seed, f"yard-{side}"))
+            for side in SIDES
+        }
+        for yard in self.yards.values():
+            self.runtime.attach(yard.gate)
+            self.runtime.attach(yard.weighbridge)
+            for crane in yard.cranes:
+                self.runtime.attach(crane)
+        fleet = scenario.fleet
+        spec = CarrierSpec(
+            speed_mps=fleet.speed_kmh / 3.6,
+            battery_kwh=fleet.battery_kwh,
+            consumption_kwh_per_m=fleet.consumption_kwh_per_km / 1000,
+            charge_rate_kw=fleet.charge_rate_kw,
+        )
+        at_vietnam = round(fleet.carriers * fleet.share_at_vietnam)
+        self.carriers: dict[str, SimCarrier] = {}
+        for i, cid in enumerate(self.layout.fleet.carriers):
+            side: Side = "vietnam" if i < at_vietnam else "china"
+            carrier = SimCarrier(self, cid, YARD_NODE[side], spec)
+            self.carriers[cid] = carrier
+            self.runtime.attach(carrier)
+        self.traditional = (
+            TraditionalFlow(self, scenario.traditional, stream(self.seed, "traditional"))
+            if scenario.traditional
+            else None
+        )
+        self._serial = 0
+        self._start_processes()
+
+    # --- processes ---------------------------------------------------------------------
+
+    def _start_processes(self) -> None:
+        env, sc = self.env, self.scenario
+        for direction in DIRECTIONS:
+            rates = sc.demand.for_direction(direction).trucks_per_hour
+            env.process(self._arrivals(rates, stream(self.seed, f"demand-{direction}"), self._new_truck(direction)))
+        if self.traditional is not None:
+            env.process(
+                self._arrivals(sc.traditional.trucks_per_hour, stream(self.seed, "traditional-demand"),  # type: ignore[union-attr]
+                               lambda: env.process(self.traditional.truck()))  # type: ignore[union-attr]
+            )
+        faults = sc.faults
+        if faults.carrier:
+            rng = stream(self.seed, "faults-carrier")
+            for carrier in self.carriers.values():
+                env.process(breakdowns(env, carrier, faults.carrier.mtbf_h * 3600, faults.carrier.mttr_min * 60, rng))
+        for side in SIDES:
+            yard = self.yards[side]
+            if faults.crane:
+                rng = stream(self.seed, f"faults-crane-{side}")
+                for crane in yard.cranes:
+                    env.process(yard.crane_faults(crane, faults.crane.mtbf_h * 3600, faults.crane.mttr_min * 60, rng))
+            if faults.scanner:
+                rng = stream(self.seed, f"faults-scanner-{side}")
+                for _ in range(yard.scanners.servers):
+                    env.process(yard.scanner_faults(faults.scanner.mtbf_h * 3600, faults.scanner.mttr_min * 60, rng))
+        env.process(self._sampler())
+        if sc.warmup_h > 0:
+            env.process(self._end_warmup(sc.warmup_h * 3600))
+
+    def _arrivals(self, per_hour: list[float], rng, spawn: Callable[[], object]) -> Generator[simpy.Event, None, None]:  # type: ignore[no-untyped-def]
+        """Poisson arrivals whose rate changes with the hour of the day."""
+        env = self.env
+        factor = self.scenario.demand.season_multiplier * self.demand_scale
+        rates = [r * factor / 3600 for r in per_hour]
+        while True:
+            hour_end = (math.floor(env.now / 3600) + 1) * 3600
+            rate = rates[int(env.now // 3600) % 24]
+            if rate <= 0:
+                yield env.timeout(hour_end - env.now)
+                continue
+            gap = rng.expovariate(rate)
+            if env.now + gap >= hour_end:  # memoryless: start afresh with the next hour's rate
+                yield env.timeout(hour_end - env.now)
+                continue
+            yield env.timeout(gap)
+            spawn()
+
+    def _new_truck(self, direction: Direction) -> Callable[[], object]:
+        side: Side = "vietnam" if direction == "export" else "china"
+        yard = self.yards[side]
+        demand = self.scenario.demand
+        mix = demand.for_direction(direction).cargo_mix
+        rng = stream(self.seed, f"cargo-{direction}")
+        low, high = demand.container_weight.low_t, demand.container_weight.high_t
+        deadline_s = demand.fruit_deadline_h * 3600
+
+        def spawn() -> object:
+            self._serial += 1
+            u = rng.random()
+            cargo = "fruit" if u < mix.fruit else "electronics" if u < mix.fruit + mix.electronics else "other"
+            kg = rng.uniform(low, high) * 1000
+            misdeclared = rng.random() < yard.misdeclared
+            declared = kg * (1 + (2.5 if misdeclared else 0.5) * yard.tolerance * (1 if rng.random() < 0.5 else -1))
+            now = self.env.now
+            c = Container(
+                container_id=identifiers.container_code(side, self._serial),
+                direction=direction,
+                cargo=cargo,  # type: ignore[arg-type]
+                arrived_at=now,
+                deadline=now + deadline_s if cargo == "fruit" else None,
+                declared_kg=round(declared),
+                measured_kg=round(kg),
+                truck_id=f"T{self._serial:06d}",
+                plate=identifiers.plate(side, rng),
+            )
+            self.containers[c.container_id] = c
+            return self.env.process(yard.deliver_truck(c))
+
+        return spawn
+
+    def yard_at(self, node_id: str) -> YardModel | None:
+        for side, yard in self.yards.items():
+            if YARD_NODE[side] == node_id:
+                return yard
+        return None
+
+    def delivered(self, c: Container) -> None:
+        now = self.env.now
+        c.location, c.step, c.delivered_at = "delivered", "delivered", now
+        stats = self.stats[c.direction]
+        self.delivered_count += 1
+        if now < self.measure_from:
+            return
+        stats.delivered += 1
+        stats.dwells.add(now - c.arrived_at)
+        if c.deadline is not None:
+            stats.perishable_delivered += 1
+            if now > c.deadline:
+                stats.late_perishable += 1
+
+    measure_from = 0.0  # end of the warm-up: KPIs count from here
+
+    def _end_warmup(self, at: float) -> Generator[simpy.Event, None, None]:
+        yield self.env.timeout(at)
+        now = self.env.now
+        self.measure_from = now
+        for d in DIRECTIONS:
+            self.stats[d] = fresh = DirectionStats()
+            fresh.in_yard.value = sum(
+                1 for c in self.containers.values() if c.direction == d and c.location == "truck"
+            )
+            fresh.in_yard.reset(now)
+        for level in self._levels():
+            level.reset(now)
+        for station in self._stations():
+            station.waits.values.clear()
+        self.safety.reset_usage()
+        self._energy_at_warmup = self._energy()
+
+    _energy_at_warmup: dict[str, float] = {"export": 0.0, "import": 0.0}
+
+    def _energy(self) -> dict[str, float]:
+        return {d: sum(c.energy_used_kwh[d] for c in self.carriers.values()) for d in DIRECTIONS}
+
+    def energy_since_warmup(self) -> dict[str, float]:
+        """Carrier energy per direction of travel since the warm-up, kWh."""
+        now = self._energy()
+        return {d: now[d] - self._energy_at_warmup[d] for d in DIRECTIONS}
+
+    def container_balance(self) -> dict[str, int]:
+        """Every container that arrived is delivered, still in the system, or lost."""
+        places = {"truck", "carrier", "stack", "pickup"}
+        delivered = sum(1 for c in self.containers.values() if c.location == "delivered")
+        in_system = sum(1 for c in self.containers.values() if c.location in places)
+        arrived = len(self.containers)
+        return {"arrived": arrived, "delivered": delivered, "in_system": in_system, "lost": arrived - delivered - in_system}
+
+    def event_count(self) -> int:
+        """SimPy events scheduled so far (SimPy keeps this as an id counter)."""
+        return int(repr(self.env._eid)[6:-1])
+
+    def _levels(self) -> list[Level]:
+        out = [self.carriers_busy]
+        for yard in self.yards.values():
+            out += [yard.staging_used, yard.cranes_busy, yard.stack_level, yard.awaiting_carrier, yard.chargers_used]
+            out += [s.busy for s in (yard.gate_lanes, yard.weighbridges, yard.scanners, yard.red_bays)]
+        if self.traditional is not None:
+            out.append(self.traditional.in_system)
+        return out
+
+    def _stations(self) -> list:  # type: ignore[type-arg]
+        return [s for y in self.yards.values() for s in (y.gate_lanes, y.weighbridges, y.scanners, y.red_bays)]
+
+    def _sampler(self) -> Generator[simpy.Event, None, None]:
+        interval = self.scenario.sample_interval_min * 60
+        while True:
+            self._sample()
+            self._watch_deadlock()
+            yield self.env.timeout(interval)
+
+    def _sample(self) -> None:
+        now = self.env.now
+        moving = sum(1 for c in self.carriers.values() if c.moving)
+        row: dict[str, float] = {"time_h": round(now / 3600, 4)}
+        for side, yard in self.yards.items():
+            p = yard.prefix.lower()
+            direction = "export" if side == "vietnam" else "import"
+            row[f"{p}_trucks_in_yard"] = self.stats[direction].in_yard.value
+            row[f"{p}_trucks_outside"] = len(yard.staging.queue)
+            row[f"{p}_awaiting_carrier"] = yard.awaiting_carrier.value
+            row[f"{p}_stack"] = len(yard.stack)
+            row[f"{p}_cranes_busy"] = yard.cranes_busy.value
+            row[f"{p}_carriers_parked"] = sum(
+                1 for c in self.carriers.values() if not c.moving and c.node_id == YARD_NODE[side]
+            )
+        row["carriers_moving"] = moving
+        row["carriers_broken"] = sum(1 for c in self.carriers.values() if c.broken)
+        row["carriers_charging"] = sum(1 for c in self.carriers.values() if c.charging)
+        row["containers_delivered"] = self.delivered_count
+        row["safety_violations"] = len(self.safety.violations)
+        self.timeseries.append(row)
+
+    def _watch_deadlock(self) -> None:
+        """Every carrier stopped on the corridor must wait for a stated reason, and the
+        chain of carriers waiting for each other must never close on itself."""
+        reasons_of = getattr(self.controller, "wait_reasons", None)
+        if reasons_of is None:
+            return
+        reasons: dict[str, str] = reasons_of()
+        for cid, carrier in self.carriers.items():
+            on_corridor = 0 < carrier.idx < len(carrier.nodes) - 1 or carrier.stopped_block >= 0
+            if on_corridor and not carrier.moving and not carrier.broken and not carrier.paused:
+                if cid not in reasons:
+                    self.unexplained_stops += 1
+        waits_for = {c: r.removeprefix("behind ") for c, r in reasons.items() if r.startswith("behind ")}
+        for start in waits_for:
+            seen = {start}
+            node = waits_for.get(start)
+            while node is not None:
+                if node in seen:
+                    self.deadlocks += 1
+                    return
+                seen.add(node)
+                node = waits_for.get(node)
+
+    # --- running ------------------------------------------------------------------------
+
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Run the scenario to its end; `progress` gets the fraction done now and then."""
+        self.runtime.start()
+        for carrier in self.carriers.values():
+            self.runtime.publish(carrier.state())
+        end = self.scenario.duration_h * 3600
+        if progress is None:
+            self.env.run(until=end)
+        else:
+            step = 3600.0
+            t = 0.0
+            while t < end:
+                t = min(end, t + step)
+                self.env.run(until=t)
+                progress(t / end)
+        self._sample()
+        self._watch_deadlock()

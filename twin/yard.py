@@ -1,0 +1,389 @@
+"""A transfer yard: its stations, cranes, stack and the trucks that bring and take cargo.
+
+A truck bringing a container waits outside if the staging yard is full, then passes
+the plate camera and barrier, the weighbridge, the scanner (every container) and the
+inspection of its customs risk channel, and waits until a crane lifts its container
+onto a carrier; then it leaves. At the far yard a crane puts the container on the
+receiving truck if that truck is already there, else on the stack; the receiving
+truck (called when the container set off) comes through the gate, is loaded and
+leaves: the container is delivered.
+
+The barrier, the weighbridge and the cranes are devices: they act only on commands
+from the controllers, through the runtime.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generator
+
+import simpy
+
+from controllers.layout import ORIGIN
+from controllers.messages import (
+    BarrierCommand,
+    Cargo,
+    Command,
+    ContainerReady,
+    CraneCommand,
+    CraneState,
+    Direction,
+    PickupArrived,
+    PlateRead,
+    ScannerState,
+    Side,
+    WeighDecision,
+    WeightReading,
+)
+from twin.carrier import CommandRejected
+from twin.meters import Level, Samples
+from twin.sampling import Sampler, sampler
+from twin.scenario import Station as StationSpec
+from twin.scenario import Yard as YardSpec
+
+if TYPE_CHECKING:
+    from twin.world import World
+
+
+@dataclass(slots=True)
+class Container:
+    container_id: str
+    direction: Direction
+    cargo: Cargo
+    arrived_at: float
+    deadline: float | None
+    declared_kg: float
+    measured_kg: float
+    truck_id: str
+    plate: str
+    location: str = "truck"  # truck, carrier, stack, pickup, delivered
+    step: str = "arrived"
+    departed_at: float | None = None
+    delivered_at: float | None = None
+
+
+class Station:
+    """A group of identical servers (gate lanes, weighbridges, scanners, red bays)."""
+
+    def __init__(self, env: simpy.Environment, name: str, servers: int, service: Sampler) -> None:
+        self.env = env
+        self.name = name
+        self.servers = servers
+        self.resource = simpy.PriorityResource(env, capacity=servers)
+        self.service = service
+        self.busy = Level()
+        self.waits = Samples()
+
+    def use(self, duration: float | None = None) -> Generator[simpy.Event, None, None]:
+        arrived = self.env.now
+        with self.resource.request(priority=1) as req:
+            yield req
+            self.waits.add(self.env.now - arrived)
+            self.busy.change(self.env.now, 1)
+            yield self.env.timeout(self.service() if duration is None else duration)
+            self.busy.change(self.env.now, -1)
+
+    def outage(self, repair_s: float) -> Generator[simpy.Event, None, None]:
+        """A breakdown takes one server out once it finishes its current truck."""
+        with self.resource.request(priority=0) as req:
+            yield req
+            yield self.env.timeout(repair_s)
+
+
+class Gate:
+    """Licence-plate camera and barrier: the barrier opens only on a controller command."""
+
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.waiting: dict[str, simpy.Event] = {}
+        self.opened = 0
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, BarrierCommand):
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        event = self.waiting.pop(command.truck_id, None)
+        if event is None:
+            raise CommandRejected(f"{self.device_id}: no truck {command.truck_id} at the barrier")
+        if command.open:
+            self.opened += 1
+            event.succeed()
+
+
+class Weighbridge:
+    def __init__(self, device_id: str) -> None:
+        self.device_id = device_id
+        self.waiting: dict[str, simpy.Event] = {}
+        self.rejected = 0
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, WeighDecision):
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        event = self.waiting.pop(command.truck_id, None)
+        if event is None:
+            raise CommandRejected(f"{self.device_id}: no truck {command.truck_id} on the weighbridge")
+        if not command.accepted:
+            self.rejected += 1
+        event.succeed(command.accepted)
+
+
+class Crane:
+    """An automated transfer crane: one move at a time, on command."""
+
+    def __init__(self, yard: YardModel, device_id: str, move: Sampler) -> None:
+        self.yard = yard
+        self.env = yard.env
+        self.device_id = device_id
+        self.move = move
+        self.busy = False
+        self.fault = False
+        self.moves = 0
+        self._repaired: simpy.Event | None = None
+        self._work: simpy.Process | None = None
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, CraneCommand):
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        if self.busy:
+            raise CommandRejected(f"{self.device_id} is busy and was given {command.op}")
+        self.busy = True
+        self.yard.cranes_busy.change(self.env.now, 1)
+        self._work = self.env.process(self._do(command))
+
+    def _do(self, command: CraneCommand) -> Generator[simpy.Event, None, None]:
+        remaining = self.move()
+        while remaining > 0:
+            if self.fault:
+                self._repaired = self.env.event()
+                yield self._repaired
+            start = self.env.now
+            try:
+                yield self.env.timeout(remaining)
+                remaining = 0.0
+            except simpy.Interrupt:
+                remaining -= self.env.now - start
+        placed_on = self.yard.crane_effect(command)
+        self.busy = False
+        self.moves += 1
+        self._work = None
+        self.yard.cranes_busy.change(self.env.now, -1)
+        self.yard.world.runtime.publish(
+            CraneState(
+                self.device_id,
+                self.yard.side,
+                False,
+                self.fault,
+                command.op,
+                command.container_id,
+                command.carrier_id,
+                placed_on,
+            )
+        )
+
+    def break_down(self) -> None:
+        self.fault = True
+        if self._work is not None and self._work.is_alive:
+            self._work.interrupt("breakdown")
+        self.yard.world.runtime.publish(CraneState(self.device_id, self.yard.side, self.busy, True))
+
+    def repair(self) -> None:
+        self.fault = False
+        if self._repaired is not None and not self._repaired.triggered:
+            self._repaired.succeed()
+        self.yard.world.runtime.publish(CraneState(self.device_id, self.yard.side, self.busy, False))
+
+
+@dataclass(slots=True)
+class DirectionStats:
+    """KPIs of the containers that start at one yard."""
+
+    in_yard: Level = field(default_factory=Level)  # trucks from arrival to release
+    truck_waits: Samples = field(default_factory=Samples)
+    dwells: Samples = field(default_factory=Samples)
+    arrived: int = 0
+    released: int = 0
+    delivered: int = 0
+    late_perishable: int = 0
+    perishable_delivered: int = 0
+
+
+class YardModel:
+    def __init__(self, world: World, side: Side, spec: YardSpec, rng: random.Random) -> None:
+        self.world = world
+        self.env = world.env
+        self.side = side
+        self.spec = spec
+        self.rng = rng
+        prefix = "VN" if side == "vietnam" else "CN"
+        self.prefix = prefix
+        st = spec.stations
+
+        def station(name: str, s: StationSpec) -> Station:
+            return Station(self.env, f"{prefix}-{name}", s.servers, sampler(s.service, rng))
+
+        self.gate_lanes = station("gate", st.gate)
+        self.weighbridges = station("weighbridge", st.weighbridge)
+        self.scanners = station("scanner", st.scanner)
+        inspection = st.inspection
+        self.red_bays = Station(self.env, f"{prefix}-red-bays", inspection.red_bays, sampler(inspection.red.check, rng))
+        self.yellow_check = sampler(inspection.yellow.check, rng)
+        self.p_yellow = inspection.yellow.share
+        self.p_red = inspection.red.share
+        self.misdeclared = st.weighbridge.misdeclared_share
+        self.tolerance = st.weighbridge.tolerance_pct / 100
+        self.pickup_delay = sampler(spec.pickup_delay, rng)
+        self.staging = simpy.Resource(self.env, capacity=spec.staging_capacity_trucks)
+        self.staging_used = Level()
+        self.gate = Gate(f"{prefix}-gate")
+        self.weighbridge = Weighbridge(f"{prefix}-weighbridge")
+        self.cranes_busy = Level()
+        move = sampler(spec.crane_move, rng)
+        self.cranes = [Crane(self, f"{prefix}-crane-{i + 1}", move) for i in range(spec.cranes)]
+        self.stack: set[str] = set()
+        self.stack_level = Level()
+        self.chargers_used = Level()
+        self.stack_overflows = 0
+        self.awaiting_carrier = Level()  # containers cleared and waiting for a carrier
+        self.loaded: dict[str, simpy.Event] = {}  # truck waiting for its container to be lifted
+        self.pickup_waiting: dict[str, simpy.Event] = {}  # receiving truck waiting for its container
+        self.channels = {"green": 0, "yellow": 0, "red": 0}
+
+    # --- the truck that brings a container -------------------------------------------
+
+    def deliver_truck(self, c: Container) -> Generator[simpy.Event, None, None]:
+        env = self.env
+        stats = self.world.stats[c.direction]
+        stats.arrived += 1
+        stats.in_yard.change(env.now, 1)
+        with self.staging.request() as parking:
+            yield parking
+            self.staging_used.change(env.now, 1)
+            c.step = "gate"
+            yield from self.gate_lanes.use()
+            yield from self._through_barrier(c.truck_id, c.plate, "deliver")
+            c.step = "weighbridge"
+            yield from self.weighbridges.use()
+            decision = env.event()
+            self.weighbridge.waiting[c.truck_id] = decision
+            self.world.runtime.publish(
+                WeightReading(self.weighbridge.device_id, self.side, c.truck_id, c.measured_kg, c.declared_kg)
+            )
+            accepted = yield decision
+            c.step = "scanner"
+            yield from self.scanners.use()
+            channel = self._risk_channel(accepted)
+            self.channels[channel] += 1
+            c.step = f"inspection ({channel})"
+            if channel == "yellow":
+                yield env.timeout(self.yellow_check())
+            elif channel == "red":
+                yield from self.red_bays.use()
+            c.step = "awaiting carrier"
+            lifted = env.event()
+            self.loaded[c.container_id] = lifted
+            self.awaiting_carrier.change(env.now, 1)
+            self.world.runtime.publish(
+                ContainerReady(c.container_id, self.side, c.direction, c.cargo, c.arrived_at, c.deadline)
+            )
+            yield lifted
+            self.staging_used.change(env.now, -1)
+        stats.released += 1
+        stats.in_yard.change(env.now, -1)
+        stats.truck_waits.add(env.now - c.arrived_at)
+
+    def _through_barrier(self, truck_id: str, plate: str, purpose: str) -> Generator[simpy.Event, None, None]:
+        opened = self.env.event()
+        self.gate.waiting[truck_id] = opened
+        self.world.runtime.publish(PlateRead(self.gate.device_id, self.side, truck_id, plate, purpose))  # type: ignore[arg-type]
+        yield opened
+
+    def _risk_channel(self, weight_accepted: bool) -> str:
+        if not weight_accepted:
+            return "red"  # a weight that does not match the declaration is inspected
+        u = self.rng.random()
+        if u < self.p_red:
+            return "red"
+        if u < self.p_red + self.p_yellow:
+            return "yellow"
+        return "green"
+
+    # --- the truck that takes a container away -------------------------------------------
+
+    def pickup_truck(self, c: Container) -> Generator[simpy.Event, None, None]:
+        env = self.env
+        yield env.timeout(self.pickup_delay())
+        truck_id = f"P{c.truck_id}"
+        yield from self.gate_lanes.use()
+        yield from self._through_barrier(truck_id, c.plate, "pickup")
+        on_truck = env.event()
+        self.pickup_waiting[c.container_id] = on_truck
+        self.world.runtime.publish(PickupArrived(self.side, truck_id, c.container_id))
+        yield on_truck
+        c.step = "leaving"
+        yield from self.gate_lanes.use()
+        self.world.delivered(c)
+
+    # --- what a crane move does to the world ----------------------------------------------
+
+    def crane_effect(self, cmd: CraneCommand) -> str:
+        world = self.world
+        c = world.containers.get(cmd.container_id)
+        if c is None:
+            raise CommandRejected(f"{cmd.device_id}: unknown container {cmd.container_id}")
+        now = self.env.now
+        if cmd.op == "load":
+            carrier = world.carriers[cmd.carrier_id or ""]
+            lifted = self.loaded.pop(c.container_id, None)
+            if lifted is None or carrier.node_id != world.yard_node[self.side] or carrier.load is not None:
+                raise CommandRejected(f"{cmd.device_id}: cannot load {c.container_id} onto {cmd.carrier_id}")
+            carrier.load = c.container_id
+            carrier.update_use()
+            c.location, c.step, c.departed_at = "carrier", f"on {carrier.device_id}", now
+            self.awaiting_carrier.change(now, -1)
+            lifted.succeed()
+            far = world.yards[ORIGIN["import" if c.direction == "export" else "export"]]
+            self.env.process(far.pickup_truck(c))
+            return "carrier"
+        if cmd.op == "unload":
+            carrier = world.carriers[cmd.carrier_id or ""]
+            if carrier.load != c.container_id or carrier.node_id != world.yard_node[self.side]:
+                raise CommandRejected(f"{cmd.device_id}: {cmd.carrier_id} does not carry {c.container_id} here")
+            carrier.load = None
+            carrier.update_use()
+            if cmd.to_truck:
+                return self._onto_pickup(c)
+            if len(self.stack) >= self.spec.stack_capacity_containers:
+                self.stack_overflows += 1
+            self.stack.add(c.container_id)
+            self.stack_level.change(now, 1)
+            c.location, c.step = "stack", f"stack at {self.prefix}"
+            return "stack"
+        # deliver: stack -> receiving truck
+        if c.container_id not in self.stack:
+            raise CommandRejected(f"{cmd.device_id}: {c.container_id} is not on the stack")
+        self.stack.discard(c.container_id)
+        self.stack_level.change(now, -1)
+        return self._onto_pickup(c)
+
+    def _onto_pickup(self, c: Container) -> str:
+        event = self.pickup_waiting.pop(c.container_id, None)
+        if event is None:
+            raise CommandRejected(f"no receiving truck for {c.container_id} at {self.prefix}")
+        c.location = "pickup"
+        event.succeed()
+        return "truck"
+
+    def scanner_faults(self, mtbf_s: float, mttr_s: float, rng: random.Random) -> Generator[simpy.Event, None, None]:
+        while True:
+            yield self.env.timeout(rng.expovariate(1 / mtbf_s))
+            repair = rng.expovariate(1 / mttr_s)
+            self.world.runtime.publish(ScannerState(self.scanners.name, self.side, True))
+            yield from self.scanners.outage(repair)
+            self.world.runtime.publish(ScannerState(self.scanners.name, self.side, False))
+
+    def crane_faults(self, crane: Crane, mtbf_s: float, mttr_s: float, rng: random.Random) -> Generator[simpy.Event, None, None]:
+        while True:
+            yield self.env.timeout(rng.expovariate(1 / mtbf_s))
+            crane.break_down()
+            yield self.env.timeout(rng.expovariate(1 / mttr_s))
+            crane.repair()
