@@ -58,6 +58,9 @@ IDLE, TO_JOB, LOADING, CROSSING, UNLOADING, WAIT_UNLOAD, CHARGING, WAIT_CHARGER 
 )
 
 
+CRITICAL_BATTERY_PCT = 10.0  # below this (after two more crossings) a carrier waits for a charger
+
+
 @dataclass(slots=True)
 class CarrierRecord:
     carrier_id: str
@@ -215,15 +218,18 @@ class FifoController:
         rec.status = IDLE
         side = rec.side
         assert side is not None
-        if rec.battery_pct - 2 * self._battery_per_trip < self.layout.fleet.low_battery_pct:
+        reserve = rec.battery_pct - 2 * self._battery_per_trip
+        if reserve < self.layout.fleet.low_battery_pct:
             desk = self.yards[side]
             if desk.chargers_free > 0:
                 desk.chargers_free -= 1
                 rec.status = CHARGING
                 return [self._charge(rec.carrier_id)]
-            rec.status = WAIT_CHARGER
-            desk.charger_queue.append(rec.carrier_id)
-            return []
+            if reserve < CRITICAL_BATTERY_PCT:
+                rec.status = WAIT_CHARGER
+                desk.charger_queue.append(rec.carrier_id)
+                return []
+            # every charger is taken: keep working and try again after the next job
         return self._assign()
 
     def _next_charger(self, side: Side) -> list[Command]:
@@ -319,6 +325,9 @@ class FifoController:
             rec.load = None
             if st.placed_on == "stack":
                 desk.in_stack.add(st.container_id)  # type: ignore[arg-type]
+                if st.container_id in desk.pickups_waiting:  # its truck came during the move
+                    desk.pickups_waiting.discard(st.container_id)  # type: ignore[arg-type]
+                    out.extend(self._crane_task(st.yard, CraneCommand("", "deliver", st.container_id)))  # type: ignore[arg-type]
             out.extend(self._free(rec))
         elif st.done_op == "deliver":
             desk.in_stack.discard(st.container_id)  # type: ignore[arg-type]

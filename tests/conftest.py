@@ -1,0 +1,29 @@
+"""Shared helpers: scenarios built in code from the reference scenario."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from twin.scenario import Scenario, parse_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "scenarios" / "huu_nghi_8lane.yaml"
+
+
+def reference_data() -> dict[str, Any]:
+    """The 8-lane Hữu Nghị scenario as plain data, for tests to edit."""
+    return copy.deepcopy(yaml.safe_load(REFERENCE.read_text(encoding="utf-8")))
+
+
+def make_scenario(data: dict[str, Any]) -> Scenario:
+    return parse_scenario(data, "<test scenario>")
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    return reference_data()
