@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)
-	$(VENV)/bin/python benchmarks/twin_speed.py
+	$(VENV)/bin/python benchmarks/twin_speed.py --record
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -9,9 +9,11 @@ Lanes are one-way at any moment (the lane policy fixes a direction per lane), so
 carrier only ever waits for the carrier ahead of it on its lane: the waits form
 chains, never cycles, and the chain ends at a carrier that moves or is under repair.
 
-Event economy: a carrier reports only at the end of its base, unless the carrier
-behind it waits for its blocks; then it is asked to report every `follow_stride`
-nodes, so the waiting carrier gets each block as soon as it is free.
+Event economy: a carrier is asked to report once per base, half a base before its
+end, so that the base is extended while it drives; it reports on its own when it has
+to stop at the end of its base. If the carrier behind it stops, waiting for its
+blocks, it is asked to report every `follow_stride` nodes, so the waiting carrier gets
+blocks as soon as they are free.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class TrafficControl:
     layout: SiteLayout
     max_base_blocks: int = 10
     horizon_nodes: int = 4
-    follow_stride: int = 1
+    follow_stride: int = 2  # 100 m between platooning carriers: lane capacity far above demand
     trips: dict[str, Trip] = field(default_factory=dict)
     holder: list[list[str | None]] = field(default_factory=list)
     lane_queue: list[list[str]] = field(default_factory=list)  # carriers on each lane, entry order
@@ -240,14 +242,16 @@ class TrafficControl:
         route = trip.route
         end = trip.released_upto
         last = min(len(route.node_ids) - 1, end + self.horizon_nodes)
-        if self._followed_closely(trip):
-            stride = self.follow_stride
-            nodes = [
-                route.report_nodes[i] if i % stride == 0 else route.base_nodes[i] for i in range(start, end)
-            ]
-        else:
-            nodes = list(route.base_nodes[start:end])
-        nodes.append(route.report_nodes[end])  # the base end is always reported
+        # Ask for a report half a base before the end, so that the base can be extended
+        # before the carrier reaches it; every `follow_stride` nodes if a carrier waits behind.
+        lookahead = end - self.max_base_blocks // 2
+        stride = self.follow_stride if self._followed_closely(trip) else 0
+        nodes = [
+            route.report_nodes[i]
+            if i > start and (i == lookahead or (stride and i % stride == 0))
+            else route.base_nodes[i]
+            for i in range(start, end + 1)
+        ]
         nodes.extend(route.horizon_nodes[end + 1 : last + 1])
         edges = route.base_edges[start:end] + route.horizon_edges[end:last]
         return Order(trip.carrier_id, trip.order_id, trip.update_id, tuple(nodes), edges)

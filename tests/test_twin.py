@@ -139,3 +139,41 @@ def test_summary_json_has_the_promised_keys(tmp_path: Path, data: dict[str, Any]
         assert summary["directions"][d]["wait_p95_s"] == summary["directions"][d]["truck_wait_s"]["p95"]
     header = (tmp_path / "timeseries.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[0] == "time_h" and "vn_trucks_in_yard" in header and "carriers_moving" in header
+
+
+def test_carrier_positions_come_back_in_wgs84_along_the_corridor(data: dict[str, Any]) -> None:
+    from pyproj import Geod
+
+    data["duration_h"] = 2
+    world = World(make_scenario(data))
+    world.run()
+    geod = Geod(ellps="WGS84")
+    vn = data["site"]["vietnam_yard"]
+    cn = data["site"]["china_yard"]
+    length = world.geometry.lanes[0].length_m
+    moving = [c for c in world.carriers.values() if c.moving]
+    assert moving
+    for carrier in world.carriers.values():
+        lat, lon = world.carrier_wgs84(carrier.device_id)
+        d_vn = geod.inv(vn["lon"], vn["lat"], lon, lat)[2]
+        d_cn = geod.inv(cn["lon"], cn["lat"], lon, lat)[2]
+        # on or beside the corridor: never further from both yards than the lane is long
+        assert min(d_vn, d_cn) <= length
+        if not carrier.moving and carrier.node_id == "VN":
+            assert (lat, lon) == world.geometry.yard_wgs84("vietnam")
+
+
+def test_at_three_times_demand_the_kpis_say_what_limits_four_and_eight_lanes() -> None:
+    results = {}
+    for lanes in (4, 8):
+        world, s = run(path=ROOT / "scenarios" / f"huu_nghi_{lanes}lane.yaml", demand_scale=3)
+        results[lanes] = s
+        assert s["safety_violations"] == 0 and s["containers_lost"] == 0
+    four, eight = results[4], results[8]
+    # the same resource limits both, and it is not a lane ...
+    assert four["bottleneck"]["resource"] == eight["bottleneck"]["resource"]
+    assert not eight["bottleneck"]["resource"].startswith("lane_")
+    assert max(v for k, v in four["utilisation"].items() if k.startswith("lane_")) < four["bottleneck"]["utilisation"]
+    # ... but with fewer lanes that resource loses more time in lane congestion
+    assert four["carrier_block_wait_h"] > eight["carrier_block_wait_h"]
+    assert four["containers_delivered"] <= eight["containers_delivered"]

@@ -49,6 +49,9 @@ class SimCarrier:
         self.charging = False
         self.moving = False
         self.in_use = False
+        self.under_crane = False
+        self.moved_at = 0.0  # when the current stretch began
+        self.waiting_since = -1.0  # stopped at the end of its base since, or -1
         self.energy_used_kwh = {"export": 0.0, "import": 0.0}
         self.distance_m = 0.0
         # the order being driven: parallel lists over route nodes / edges
@@ -170,8 +173,15 @@ class SimCarrier:
         self.world.runtime.publish(self.state(driving))
 
     def update_use(self) -> None:
-        """Keep the fleet's busy count: a carrier is in use while it drives or carries."""
-        in_use = self.load is not None or self.idx < self.released_upto or self.has_horizon
+        """Keep the fleet's busy count: a carrier is in use while it drives, carries a
+        container, is worked by a crane or charges; idle only when parked and free."""
+        in_use = (
+            self.load is not None
+            or self.idx < self.released_upto
+            or self.has_horizon
+            or self.charging
+            or self.under_crane
+        )
         if in_use != self.in_use:
             self.in_use = in_use
             self.world.carriers_busy.change(self.env.now, 1 if in_use else -1)
@@ -234,8 +244,12 @@ class SimCarrier:
             if self.stopped_block >= 0:
                 safety.leave(self.stopped_block, t0, self.stopped_since)
                 self.stopped_block = -1
+            if self.waiting_since >= 0:
+                self.world.block_wait_s += t0 - self.waiting_since
+                self.waiting_since = -1.0
             record = safety.move(self.device_id, blocks, entries, exits)
             self.moving = True
+            self.moved_at = t0
             try:
                 yield env.timeout((cum[target] - pos0) / speed)
             except simpy.Interrupt:
@@ -257,9 +271,14 @@ class SimCarrier:
             self.pos = cum[target]
             self.idx = target
             if target < self.released_upto:
-                self._publish(driving=True)
+                # a node the controller asked about, or a base end that was extended
+                # meanwhile (then nobody needs a report: drive on)
+                if self.report[target]:
+                    self._publish(driving=True)
                 continue
             self._publish()  # at the base end: the controller may extend it right now
+            if self.idx >= self.released_upto and self.has_horizon:
+                self.waiting_since = env.now  # stopped short of its goal, waiting for blocks
             if self.idx >= self.released_upto:
                 last = self.edge_block[target - 1]
                 if last >= 0:

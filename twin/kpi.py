@@ -111,6 +111,9 @@ def summarise(world: World) -> dict[str, Any]:
         "stations": stations,
         "energy_kwh": _round(sum(energy.values()), 1),
         "carrier_breakdowns": world.carrier_breakdowns,
+        # lane congestion: carrier time lost stopped at the end of a base, waiting for blocks
+        "carrier_block_wait_h": _round(world.block_wait_s / 3600, 2),
+        "carrier_block_wait_share": _round(world.block_wait_s / (span * len(world.carriers)), 4),
         "simulation_events": world.event_count(),
     }
     if world.traditional is not None:

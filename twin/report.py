@@ -55,6 +55,10 @@ def render(summary: dict[str, Any], console: Console) -> None:
 
     b = summary["bottleneck"]
     console.print(f"Bottleneck: [bold]{b['resource']}[/] at {b['utilisation']:.0%} busy")
+    console.print(
+        f"Lane congestion: carriers stood {summary['carrier_block_wait_h']:.1f} h waiting for blocks "
+        f"({summary['carrier_block_wait_share']:.1%} of fleet time)"
+    )
     if "traditional" in summary:
         t = summary["traditional"]
         console.print(

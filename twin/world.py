@@ -118,6 +118,7 @@ class World:
         self.delivered_count = 0
         self.deadlocks = 0
         self.carrier_breakdowns = 0
+        self.block_wait_s = 0.0  # carrier time spent stopped, waiting for blocks
         self.unexplained_stops = 0
         self.timeseries: list[dict[str, float]] = []
         self.yards = {
@@ -239,6 +240,29 @@ class World:
                 return yard
         return None
 
+    def node_wgs84(self, node_id: str) -> tuple[float, float]:
+        """Where a node is, as (lat, lon): a yard, or a block boundary "L<lane>N<node>"."""
+        for side, name in YARD_NODE.items():
+            if node_id == name:
+                return self.geometry.yard_wgs84(side)
+        lane, node = node_id[1:].split("N")
+        lane_i = int(lane)
+        return self.geometry.position_wgs84(lane_i, self.geometry.node_distance(lane_i, int(node)))
+
+    def carrier_wgs84(self, carrier_id: str) -> tuple[float, float]:
+        """A carrier's position now, as (lat, lon), for maps and tracking."""
+        c = self.carriers[carrier_id]
+        pos, idx = c.pos, c.idx
+        if c.moving:  # between two reports: where its constant-speed stretch has taken it
+            pos += (self.env.now - c.moved_at) * c.spec.speed_mps
+            while idx + 1 < len(c.cum) and c.cum[idx + 1] <= pos:
+                idx += 1
+        if idx + 1 >= len(c.nodes) or pos <= c.cum[idx]:
+            return self.node_wgs84(c.nodes[idx])
+        a, b = self.node_wgs84(c.nodes[idx]), self.node_wgs84(c.nodes[idx + 1])
+        f = (pos - c.cum[idx]) / (c.cum[idx + 1] - c.cum[idx])
+        return (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f)
+
     def delivered(self, c: Container) -> None:
         now = self.env.now
         c.location, c.step, c.delivered_at = "delivered", "delivered", now
@@ -270,6 +294,7 @@ class World:
         for station in self._stations():
             station.waits.values.clear()
         self.safety.reset_usage()
+        self.block_wait_s = 0.0
         self._energy_at_warmup = self._energy()
 
     _energy_at_warmup: dict[str, float] = {"export": 0.0, "import": 0.0}

@@ -148,7 +148,14 @@ class Crane:
             raise CommandRejected(f"{self.device_id} is busy and was given {command.op}")
         self.busy = True
         self.yard.cranes_busy.change(self.env.now, 1)
+        self._carrier_under_crane(command, True)
         self._work = self.env.process(self._do(command))
+
+    def _carrier_under_crane(self, command: CraneCommand, working: bool) -> None:
+        carrier = self.yard.world.carriers.get(command.carrier_id or "")
+        if carrier is not None:
+            carrier.under_crane = working
+            carrier.update_use()
 
     def _do(self, command: CraneCommand) -> Generator[simpy.Event, None, None]:
         remaining = self.move()
@@ -163,6 +170,7 @@ class Crane:
             except simpy.Interrupt:
                 remaining -= self.env.now - start
         placed_on = self.yard.crane_effect(command)
+        self._carrier_under_crane(command, False)
         self.busy = False
         self.moves += 1
         self._work = None

@@ -1,0 +1,71 @@
+"""The `checkpoint` command as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT, reference_data
+
+
+def checkpoint(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "twin.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_simulate_prints_the_kpi_table_and_writes_json_and_csv(tmp_path: Path) -> None:
+    result = checkpoint("simulate", "scenarios/huu_nghi_8lane.yaml", "--out", str(tmp_path), "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for text in ("Export VN→CN", "Import CN→VN", "truck wait p95", "Bottleneck:", "Safety violations: 0"):
+        assert text in out
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["seed"] == 3
+    assert summary["containers_delivered"] > 2000
+    assert summary["containers_lost"] == 0 and summary["safety_violations"] == 0
+    assert summary["bottleneck"]["resource"] in out
+    csv_lines = (tmp_path / "timeseries.csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv_lines) == 1 + 24 * 12 + 1  # header, every 5 minutes from 0:00, the end of the run
+
+
+def test_simulate_without_a_scenario_runs_the_8_lane_default(tmp_path: Path) -> None:
+    result = checkpoint("simulate", "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["scenario"] == "huu_nghi_8lane"
+
+
+def test_a_bad_scenario_gives_one_clear_message_and_exit_code_2(tmp_path: Path) -> None:
+    data = reference_data()
+    data["fleet"]["speed_kmh"] = -5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = checkpoint("simulate", str(bad))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[0].startswith(f"checkpoint: error: {bad}: fleet.speed_kmh = -5")
+    assert "greater than 0" in result.stderr
+
+
+def test_a_missing_scenario_file_is_exit_code_2(tmp_path: Path) -> None:
+    result = checkpoint("simulate", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert "nope.yaml: cannot read the file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_flags_are_exit_code_2() -> None:
+    for args in (("simulate", "--seed", "abc"), ("simulate", "--demand-scale", "-1"), ("fly",)):
+        result = checkpoint(*args)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr
+        assert "error" in result.stderr
