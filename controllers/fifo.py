@@ -58,6 +58,13 @@ IDLE, TO_JOB, LOADING, CROSSING, UNLOADING, WAIT_UNLOAD, CHARGING, WAIT_CHARGER 
 )
 
 
+def _yard_of(node_id: str) -> Side | None:
+    for side, name in YARD_NODE.items():
+        if name == node_id:
+            return side
+    return None
+
+
 CRITICAL_BATTERY_PCT = 10.0  # below this (after two more crossings) a carrier waits for a charger
 
 
@@ -70,6 +77,8 @@ class CarrierRecord:
     load: str | None = None
     battery_pct: float = 100.0
     fault: bool = False
+    known: bool = False  # has reported at least once
+    charge_began: bool = False  # a report with charging=True came since it was sent to charge
 
 
 @dataclass(slots=True)
@@ -159,30 +168,26 @@ class FifoController:
         rec.load = st.load
         was_faulty, rec.fault = rec.fault, bool(st.errors)
         out: list[Command] = list(self.traffic.on_state(st))
-        if rec.side is None and st.last_node_id in (YARD_NODE["vietnam"], YARD_NODE["china"]):
-            pass  # still finishing a crossing; handled on order_finished below
-        if st.order_finished and st.device_id in self.traffic.trips:
-            out.extend(self.traffic.finish(st.device_id))
-            rec.side = "vietnam" if st.last_node_id == YARD_NODE["vietnam"] else "china"
-            out.extend(self._arrived(rec))
-        elif rec.status == CHARGING and not st.charging and not st.errors:
-            self.yards[rec.side].chargers_free += 1  # type: ignore[index]
-            rec.status = IDLE
-            out.extend(self._next_charger(rec.side))  # type: ignore[arg-type]
+        if not rec.known:  # its first report tells where it stands
+            rec.known = True
+            rec.side = _yard_of(st.last_node_id)
             out.extend(self._assign())
-        elif rec.side is None and not self.carriers_initialised(st):
-            pass
+            return out
+        if st.order_finished and self.traffic.arrived(st):
+            out.extend(self.traffic.finish(st.device_id))
+            rec.side = _yard_of(st.last_node_id)
+            out.extend(self._arrived(rec))
+        elif rec.status == CHARGING and st.charging:
+            rec.charge_began = True
+        elif rec.status == CHARGING and rec.charge_began and not st.charging:
+            rec.charge_began = False
+            rec.status = IDLE
+            self.yards[rec.side].chargers_free += 1  # type: ignore[index]
+            out.extend(self._next_charger(rec.side))  # type: ignore[arg-type]
+            out.extend(self._free(rec))
         if was_faulty and not rec.fault and rec.status == IDLE:
             out.extend(self._assign())
         return out
-
-    def carriers_initialised(self, st: CarrierState) -> bool:
-        """The first report of a carrier tells where it stands."""
-        rec = self.carriers[st.device_id]
-        if rec.side is None and rec.status == IDLE and st.device_id not in self.traffic.trips:
-            rec.side = "vietnam" if st.last_node_id == YARD_NODE["vietnam"] else "china"
-            return False
-        return True
 
     def _arrived(self, rec: CarrierRecord) -> list[Command]:
         side = rec.side

@@ -10,6 +10,7 @@ re-entrantly, so the controller always sees one event at a time.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from typing import Callable, Protocol
 
 from controllers.messages import Command, Event, Journal, SetTimer, TimerFired
@@ -45,12 +46,19 @@ class Runtime:
         self.ports[port.device_id] = port
 
     def start(self) -> None:
-        self._dispatch(self.controller.start(self.clock.now()))
+        self._busy = True
+        try:
+            self._dispatch(self.controller.start(self.clock.now()))
+        finally:
+            self._busy = False
+        self._drain()
 
     def publish(self, event: Event) -> None:
         self._pending.append(event)
-        if self._busy:
-            return
+        if not self._busy:
+            self._drain()
+
+    def _drain(self) -> None:
         self._busy = True
         try:
             while self._pending:
@@ -67,8 +75,7 @@ class Runtime:
         for cmd in commands:
             self.commands_sent += 1
             if isinstance(cmd, SetTimer):
-                tag = cmd.tag
-                self.clock.call_later(cmd.delay_s, lambda: self.publish(TimerFired(tag)))
+                self.clock.call_later(cmd.delay_s, partial(self.publish, TimerFired(cmd.tag)))
                 continue
             port = self.ports.get(cmd.device_id)
             if port is None:

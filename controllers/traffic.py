@@ -108,6 +108,11 @@ class TrafficControl:
     _routes: dict[tuple[int, Side], Route] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.horizon_nodes < 1:
+            # without a horizon a base end looks like the end of the order to a vehicle
+            raise ValueError("horizon_nodes must be at least 1")
+        if self.max_base_blocks < 1 or self.follow_stride < 1:
+            raise ValueError("max_base_blocks and follow_stride must be at least 1")
         self.holder = [[None] * lane.n_blocks for lane in self.layout.lanes]
         self.lane_queue = [[] for _ in self.layout.lanes]
 
@@ -153,6 +158,15 @@ class TrafficControl:
         if order is None:  # nothing free yet: an order with an empty base, the carrier waits
             order = self._order(trip, 0)
         return order
+
+    def arrived(self, state: CarrierState) -> bool:
+        """Does this report say the carrier reached the far yard of its trip?"""
+        trip = self.trips.get(state.device_id)
+        return (
+            trip is not None
+            and state.order_id == trip.order_id
+            and trip.route.index_of.get(state.last_node_id) == len(trip.route.node_ids) - 1
+        )
 
     def finish(self, carrier_id: str) -> list[Order]:
         """The carrier reached the far yard: free everything it holds."""
