@@ -66,9 +66,13 @@ def test_breakdowns_stop_carriers_in_their_block_without_violations(data: dict[s
         "carrier": {"mtbf_h": 3, "mttr_min": 20},
         "crane": {"mtbf_h": 5, "mttr_min": 30},
         "scanner": {"mtbf_h": 8, "mttr_min": 30},
+        "weighbridge": {"mtbf_h": 8, "mttr_min": 30},
+        "gate": {"mtbf_h": 8, "mttr_min": 10},
     }
     world, s = run(data)
     assert s["carrier_breakdowns"] > 100
+    for kind in ("scanner", "weighbridge", "gate"):
+        assert s["stations"]["china"][kind]["breakdowns"] > 0
     stopped_on_corridor = [c for c in world.carriers.values() if c.broken and c.stopped_block >= 0]
     assert s["safety_violations"] == 0 and s["deadlocks"] == 0 and s["unexplained_stops"] == 0
     assert s["containers_lost"] == 0

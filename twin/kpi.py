@@ -84,6 +84,7 @@ def summarise(world: World) -> dict[str, Any]:
                 "servers": station.servers,
                 "wait_mean_s": _round(sum(station.waits.values) / max(1, len(station.waits.values)), 2),
                 "served": len(station.waits.values),
+                "breakdowns": station.faults,
             }
             for station in (yard.gate_lanes, yard.weighbridges, yard.scanners, yard.red_bays)
         }

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -212,9 +213,13 @@ class FaultSpec(Strict):
 
 
 class Faults(Strict):
+    """Breakdowns per device kind; a kind left out never breaks down."""
+
     carrier: FaultSpec | None = None
     crane: FaultSpec | None = None
     scanner: FaultSpec | None = None
+    weighbridge: FaultSpec | None = None
+    gate: FaultSpec | None = None  # plate camera and barrier of one gate lane
 
 
 class Scenario(Strict):
@@ -259,7 +264,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "(top level)"
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: ErrorDetails) -> str:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     reason = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":

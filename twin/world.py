@@ -7,6 +7,7 @@ devices publish to the runtime, and act on it only through commands to devices.
 from __future__ import annotations
 
 import math
+import random
 from typing import Callable, Generator
 
 import simpy
@@ -32,7 +33,7 @@ from twin.safety import SafetyMonitor
 from twin.sampling import stream
 from twin.scenario import DIRECTIONS, Scenario
 from twin.traditional import TraditionalFlow
-from twin.yard import Container, DirectionStats, YardModel
+from twin.yard import Container, DirectionStats, Station, YardModel
 
 SIDES: tuple[Side, Side] = ("vietnam", "china")
 
@@ -119,6 +120,8 @@ class World:
         self.deadlocks = 0
         self.carrier_breakdowns = 0
         self.block_wait_s = 0.0  # carrier time spent stopped, waiting for blocks
+        self.measure_from = 0.0  # the end of the warm-up: KPIs count from here
+        self._energy_at_warmup = {d: 0.0 for d in DIRECTIONS}
         self.unexplained_stops = 0
         self.timeseries: list[dict[str, float]] = []
         self.yards = {
@@ -140,8 +143,8 @@ class World:
         at_vietnam = round(fleet.carriers * fleet.share_at_vietnam)
         self.carriers: dict[str, SimCarrier] = {}
         for i, cid in enumerate(self.layout.fleet.carriers):
-            side: Side = "vietnam" if i < at_vietnam else "china"
-            carrier = SimCarrier(self, cid, YARD_NODE[side], spec)
+            home: Side = "vietnam" if i < at_vietnam else "china"
+            carrier = SimCarrier(self, cid, YARD_NODE[home], spec)
             self.carriers[cid] = carrier
             self.runtime.attach(carrier)
         self.traditional = (
@@ -156,14 +159,14 @@ class World:
 
     def _start_processes(self) -> None:
         env, sc = self.env, self.scenario
-        for direction in DIRECTIONS:
+        direction: Direction
+        for direction in ("export", "import"):
             rates = sc.demand.for_direction(direction).trucks_per_hour
             env.process(self._arrivals(rates, stream(self.seed, f"demand-{direction}"), self._new_truck(direction)))
-        if self.traditional is not None:
-            env.process(
-                self._arrivals(sc.traditional.trucks_per_hour, stream(self.seed, "traditional-demand"),  # type: ignore[union-attr]
-                               lambda: env.process(self.traditional.truck()))  # type: ignore[union-attr]
-            )
+        flow = self.traditional
+        if flow is not None:
+            rng = stream(self.seed, "traditional-demand")
+            env.process(self._arrivals(flow.spec.trucks_per_hour, rng, lambda: env.process(flow.truck())))
         faults = sc.faults
         if faults.carrier:
             rng = stream(self.seed, "faults-carrier")
@@ -175,15 +178,23 @@ class World:
                 rng = stream(self.seed, f"faults-crane-{side}")
                 for crane in yard.cranes:
                     env.process(yard.crane_faults(crane, faults.crane.mtbf_h * 3600, faults.crane.mttr_min * 60, rng))
-            if faults.scanner:
-                rng = stream(self.seed, f"faults-scanner-{side}")
-                for _ in range(yard.scanners.servers):
-                    env.process(yard.scanner_faults(faults.scanner.mtbf_h * 3600, faults.scanner.mttr_min * 60, rng))
+            for kind, spec, station in (
+                ("scanner", faults.scanner, yard.scanners),
+                ("weighbridge", faults.weighbridge, yard.weighbridges),
+                ("gate", faults.gate, yard.gate_lanes),
+            ):
+                if spec is None:
+                    continue
+                rng = stream(self.seed, f"faults-{kind}-{side}")
+                for _ in range(station.servers):
+                    env.process(yard.station_faults(station, spec.mtbf_h * 3600, spec.mttr_min * 60, rng))
         env.process(self._sampler())
         if sc.warmup_h > 0:
             env.process(self._end_warmup(sc.warmup_h * 3600))
 
-    def _arrivals(self, per_hour: list[float], rng, spawn: Callable[[], object]) -> Generator[simpy.Event, None, None]:  # type: ignore[no-untyped-def]
+    def _arrivals(
+        self, per_hour: list[float], rng: random.Random, spawn: Callable[[], object]
+    ) -> Generator[simpy.Event, None, None]:
         """Poisson arrivals whose rate changes with the hour of the day."""
         env = self.env
         factor = self.scenario.demand.season_multiplier * self.demand_scale
@@ -277,8 +288,6 @@ class World:
             if now > c.deadline:
                 stats.late_perishable += 1
 
-    measure_from = 0.0  # end of the warm-up: KPIs count from here
-
     def _end_warmup(self, at: float) -> Generator[simpy.Event, None, None]:
         yield self.env.timeout(at)
         now = self.env.now
@@ -296,8 +305,6 @@ class World:
         self.safety.reset_usage()
         self.block_wait_s = 0.0
         self._energy_at_warmup = self._energy()
-
-    _energy_at_warmup: dict[str, float] = {"export": 0.0, "import": 0.0}
 
     def _energy(self) -> dict[str, float]:
         return {d: sum(c.energy_used_kwh[d] for c in self.carriers.values()) for d in DIRECTIONS}
@@ -328,7 +335,7 @@ class World:
             out.append(self.traditional.in_system)
         return out
 
-    def _stations(self) -> list:  # type: ignore[type-arg]
+    def _stations(self) -> list[Station]:
         return [s for y in self.yards.values() for s in (y.gate_lanes, y.weighbridges, y.scanners, y.red_bays)]
 
     def _sampler(self) -> Generator[simpy.Event, None, None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Generator, Literal
 
 import simpy
 
@@ -44,6 +44,9 @@ from twin.scenario import Yard as YardSpec
 
 if TYPE_CHECKING:
     from twin.world import World
+
+
+Placement = Literal["carrier", "truck", "stack"]
 
 
 @dataclass(slots=True)
@@ -74,6 +77,7 @@ class Station:
         self.service = service
         self.busy = Level()
         self.waits = Samples()
+        self.faults = 0
 
     def use(self, duration: float | None = None) -> Generator[simpy.Event, None, None]:
         arrived = self.env.now
@@ -276,7 +280,7 @@ class YardModel:
             self.world.runtime.publish(
                 WeightReading(self.weighbridge.device_id, self.side, c.truck_id, c.measured_kg, c.declared_kg)
             )
-            accepted = yield decision
+            accepted = bool((yield decision))
             c.step = "scanner"
             yield from self.scanners.use()
             channel = self._risk_channel(accepted)
@@ -333,7 +337,7 @@ class YardModel:
 
     # --- what a crane move does to the world ----------------------------------------------
 
-    def crane_effect(self, cmd: CraneCommand) -> str:
+    def crane_effect(self, cmd: CraneCommand) -> Placement:
         world = self.world
         c = world.containers.get(cmd.container_id)
         if c is None:
@@ -373,7 +377,7 @@ class YardModel:
         self.stack_level.change(now, -1)
         return self._onto_pickup(c)
 
-    def _onto_pickup(self, c: Container) -> str:
+    def _onto_pickup(self, c: Container) -> Placement:
         event = self.pickup_waiting.pop(c.container_id, None)
         if event is None:
             raise CommandRejected(f"no receiving truck for {c.container_id} at {self.prefix}")
@@ -381,13 +385,19 @@ class YardModel:
         event.succeed()
         return "truck"
 
-    def scanner_faults(self, mtbf_s: float, mttr_s: float, rng: random.Random) -> Generator[simpy.Event, None, None]:
+    def station_faults(
+        self, station: Station, mtbf_s: float, mttr_s: float, rng: random.Random
+    ) -> Generator[simpy.Event, None, None]:
+        """Breakdowns of one server of a station (a scanner, a weighbridge, a gate lane)."""
         while True:
             yield self.env.timeout(rng.expovariate(1 / mtbf_s))
             repair = rng.expovariate(1 / mttr_s)
-            self.world.runtime.publish(ScannerState(self.scanners.name, self.side, True))
-            yield from self.scanners.outage(repair)
-            self.world.runtime.publish(ScannerState(self.scanners.name, self.side, False))
+            station.faults += 1
+            if station is self.scanners:
+                self.world.runtime.publish(ScannerState(station.name, self.side, True))
+            yield from station.outage(repair)
+            if station is self.scanners:
+                self.world.runtime.publish(ScannerState(station.name, self.side, False))
 
     def crane_faults(self, crane: Crane, mtbf_s: float, mttr_s: float, rng: random.Random) -> Generator[simpy.Event, None, None]:
         while True:
