@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from twin.meters import Samples
 from twin.scenario import DIRECTIONS
 from twin.world import SIDES, World
 
@@ -73,6 +74,7 @@ def summarise(world: World) -> dict[str, Any]:
             "late_perishable": st.late_perishable,
             "energy_kwh": _round(energy[d], 1),
         }
+    every_truck = Samples([v for d in DIRECTIONS for v in world.stats[d].truck_waits.values])
     util = utilisation(world)
     bottleneck = max(util.items(), key=lambda kv: kv[1])
     balance = world.container_balance()
@@ -91,7 +93,7 @@ def summarise(world: World) -> dict[str, Any]:
         stations[side]["risk_channels"] = dict(yard.channels)
     summary: dict[str, Any] = {
         "scenario": world.scenario.name,
-        "controller": world.scenario.controller,
+        "controller": world.controller_name,
         "seed": world.seed,
         "demand_scale": world.demand_scale,
         "lanes": len(world.layout.lanes),
@@ -107,6 +109,8 @@ def summarise(world: World) -> dict[str, Any]:
         "unexplained_stops": world.unexplained_stops,
         "flat_batteries": world.flat_batteries,
         "bottleneck": {"resource": bottleneck[0], "utilisation": bottleneck[1]},
+        "truck_wait_s": _summary(every_truck.summary()),
+        "late_perishable": sum(directions[d]["late_perishable"] for d in DIRECTIONS),
         "directions": directions,
         "utilisation": util,
         "stations": stations,

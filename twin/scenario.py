@@ -233,7 +233,7 @@ class Scenario(Strict):
     demand: Demand
     traditional: Traditional | None = None
     faults: Faults = Faults()
-    controller: Literal["fifo"] = "fifo"
+    controller: Literal["fifo", "greedy", "cpsat"] = "fifo"
     duration_h: Annotated[float, Field(gt=0, le=24 * 60)] = 24.0
     warmup_h: NonNegativeFloat = 0.0
     seed: int = 1

@@ -13,6 +13,7 @@ from typing import Callable, Generator
 import simpy
 
 from controllers.fifo import FifoController
+from controllers.greedy import GreedyController
 from controllers.layout import (
     YARD_NODE,
     FleetInfo,
@@ -85,21 +86,35 @@ def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
     )
 
 
+CONTROLLERS: dict[str, Callable[[SiteLayout], Controller]] = {
+    "fifo": FifoController,
+    "greedy": GreedyController,
+}
+
+
 def make_controller(name: str, layout: SiteLayout) -> Controller:
-    if name == "fifo":
-        return FifoController(layout)
-    raise ValueError(f"unknown controller {name!r}")
+    try:
+        return CONTROLLERS[name](layout)
+    except KeyError:
+        raise ValueError(f"unknown controller {name!r}; known: {', '.join(CONTROLLERS)}") from None
 
 
 class World:
-    def __init__(self, scenario: Scenario, seed: int | None = None, demand_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        demand_scale: float = 1.0,
+        controller: str | None = None,
+    ) -> None:
         self.scenario = scenario
+        self.controller_name = controller or scenario.controller
         self.seed = scenario.seed if seed is None else seed
         self.demand_scale = demand_scale
         self.env = simpy.Environment()
         self.geometry = SiteGeometry.from_scenario(scenario)
         self.layout = build_layout(scenario, self.geometry)
-        self.controller = make_controller(scenario.controller, self.layout)
+        self.controller = make_controller(self.controller_name, self.layout)
         self.runtime = Runtime(SimClock(self.env), self.controller)
         # blocks: one global index per (lane, block)
         self.edge_block: dict[str, int] = {}

@@ -1,0 +1,404 @@
+"""What every site controller does, with the decisions left to its subclasses.
+
+The shared part keeps track of carriers, cranes, stacks and chargers from device
+events and turns decisions into commands:
+
+- Gates: a plate read opens the barrier; a weight within the tolerance of the
+  declaration is accepted, otherwise the truck goes to physical inspection.
+- Jobs: containers cleared at a yard wait in a queue ordered by `job_key`; the head
+  job goes to the carrier `pick_carrier` names (one at its yard, else one at the
+  other yard, which runs across empty).
+- Lanes: each lane keeps one direction (reversible lanes are shared out between the
+  directions at the start); a crossing takes the lane `choose_lane` names.
+- Blocks: released as soon as they are free (see `TrafficControl`).
+- Cranes: tasks wait in a queue ordered by `task_key`, served by the first idle crane.
+- Energy: a carrier below its low-battery level after a job goes to a charger.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+
+from controllers.layout import (
+    LANE_REVERSIBLE,
+    LANE_TO_CHINA,
+    YARD_NODE,
+    SiteLayout,
+    direction_from,
+    other_side,
+)
+from controllers.messages import (
+    Action,
+    BarrierCommand,
+    CarrierState,
+    Command,
+    ContainerReady,
+    CraneCommand,
+    CraneState,
+    Direction,
+    Event,
+    InstantActions,
+    PickupArrived,
+    PlateRead,
+    ScannerState,
+    Side,
+    TimerFired,
+    WeighDecision,
+    WeightReading,
+)
+from controllers.traffic import TrafficControl
+
+IDLE, TO_JOB, LOADING, CROSSING, UNLOADING, WAIT_UNLOAD, CHARGING, WAIT_CHARGER, REPOSITIONING = (
+    "idle",
+    "to_job",
+    "loading",
+    "crossing",
+    "unloading",
+    "wait_unload",
+    "charging",
+    "wait_charger",
+    "repositioning",
+)
+
+
+def _yard_of(node_id: str) -> Side | None:
+    for side, name in YARD_NODE.items():
+        if name == node_id:
+            return side
+    return None
+
+
+CRITICAL_BATTERY_PCT = 10.0  # below this (after two more crossings) a carrier waits for a charger
+
+
+@dataclass(slots=True)
+class CarrierRecord:
+    carrier_id: str
+    side: Side | None  # the yard it is at; None while crossing
+    status: str = IDLE
+    job: ContainerReady | None = None
+    load: str | None = None
+    battery_pct: float = 100.0
+    fault: bool = False
+    known: bool = False  # has reported at least once
+    charge_began: bool = False  # a report with charging=True came since it was sent to charge
+
+
+@dataclass(slots=True)
+class YardDesk:
+    """What the controller keeps for one yard: jobs, cranes, the stack, chargers."""
+
+    side: Side
+    jobs: list[tuple[tuple[float, ...], ContainerReady]] = field(default_factory=list)  # sorted by key
+    idle_cranes: list[str] = field(default_factory=list)
+    faulty_cranes: set[str] = field(default_factory=set)
+    crane_tasks: list[tuple[tuple[float, ...], CraneCommand]] = field(default_factory=list)  # sorted by key
+    stack_used: int = 0  # containers on the stack, or promised to it
+    in_stack: set[str] = field(default_factory=set)
+    pickups_waiting: set[str] = field(default_factory=set)  # containers whose truck is here
+    blocked_unloads: deque[str] = field(default_factory=deque)  # carriers waiting for room
+    chargers_free: int = 0
+    charger_queue: deque[str] = field(default_factory=deque)
+
+
+class SiteController:
+    """Subclasses decide: `job_key`, `task_key`, `pick_carrier`, `choose_lane`, `after_free`."""
+
+    name = "site"
+
+    def __init__(self, layout: SiteLayout) -> None:
+        self.layout = layout
+        self.traffic = TrafficControl(layout)
+        self.carriers = {cid: CarrierRecord(cid, None) for cid in layout.fleet.carriers}
+        self.yards: dict[Side, YardDesk] = {}
+        for side, info in layout.yards.items():
+            desk = YardDesk(side, chargers_free=info.chargers)
+            desk.idle_cranes = list(info.cranes)
+            self.yards[side] = desk
+        self.lanes_for: dict[Direction, list[int]] = {"export": [], "import": []}
+        reversible_turn: Direction = "export"
+        for lane in layout.lanes:
+            if lane.policy == LANE_REVERSIBLE:
+                self.lanes_for[reversible_turn].append(lane.index)
+                reversible_turn = "import" if reversible_turn == "export" else "export"
+            else:
+                self.lanes_for["export" if lane.policy == LANE_TO_CHINA else "import"].append(lane.index)
+        self._orders = 0
+        self._seq = itertools.count()  # ties in the queues go to the older entry
+        self.deadlines: dict[str, float] = {}  # container -> deadline (perishable cargo)
+        self._battery_per_trip = 100 * max(
+            layout.trip_energy_kwh(i) for i in range(len(layout.lanes))
+        ) / layout.fleet.battery_kwh
+
+    # --- controller interface ------------------------------------------------------
+
+    def start(self, now: float) -> list[Command]:
+        return []
+
+    def on_event(self, event: Event, now: float) -> list[Command]:
+        if isinstance(event, CarrierState):
+            return self._on_carrier(event)
+        if isinstance(event, CraneState):
+            return self._on_crane(event)
+        if isinstance(event, ContainerReady):
+            if event.deadline is not None:
+                self.deadlines[event.container_id] = event.deadline
+            bisect.insort(self.yards[event.yard].jobs, (self.job_key(event), event), key=lambda kv: kv[0])
+            return self._assign()
+        if isinstance(event, PlateRead):
+            return [BarrierCommand(event.device_id, event.truck_id, True)]
+        if isinstance(event, WeightReading):
+            tolerance = self.layout.weigh_tolerance_pct / 100 * event.declared_kg
+            ok = abs(event.measured_kg - event.declared_kg) <= tolerance
+            return [WeighDecision(event.device_id, event.truck_id, ok)]
+        if isinstance(event, PickupArrived):
+            return self._on_pickup(event)
+        if isinstance(event, (ScannerState, TimerFired)):
+            return []
+        raise TypeError(f"{self.name} controller got an unknown event {event!r}")
+
+    def wait_reasons(self) -> dict[str, str]:
+        """Why each carrier that is not moving waits (for the deadlock watch)."""
+        reasons = {cid: f"behind {other}" for cid, other in self.traffic.blocked_by().items()}
+        for rec in self.carriers.values():
+            if rec.carrier_id in reasons:
+                continue
+            if rec.fault:
+                reasons[rec.carrier_id] = "under repair"
+            elif rec.status in (IDLE, CHARGING, WAIT_CHARGER, LOADING, UNLOADING, WAIT_UNLOAD):
+                reasons[rec.carrier_id] = rec.status
+        return reasons
+
+    # --- carriers ---------------------------------------------------------------------
+
+    def _on_carrier(self, st: CarrierState) -> list[Command]:
+        rec = self.carriers[st.device_id]
+        rec.battery_pct = st.battery_pct
+        rec.load = st.load
+        was_faulty, rec.fault = rec.fault, bool(st.errors)
+        out: list[Command] = list(self.traffic.on_state(st))
+        if not rec.known:  # its first report tells where it stands
+            rec.known = True
+            rec.side = _yard_of(st.last_node_id)
+            out.extend(self._assign())
+            return out
+        if st.order_finished and self.traffic.arrived(st):
+            out.extend(self.traffic.finish(st.device_id))
+            rec.side = _yard_of(st.last_node_id)
+            out.extend(self._arrived(rec))
+        elif rec.status == CHARGING and st.charging:
+            rec.charge_began = True
+        elif rec.status == CHARGING and rec.charge_began and not st.charging:
+            rec.charge_began = False
+            rec.status = IDLE
+            self.yards[rec.side].chargers_free += 1  # type: ignore[index]
+            out.extend(self._next_charger(rec.side))  # type: ignore[arg-type]
+            out.extend(self._free(rec))
+        if was_faulty and not rec.fault and rec.status == IDLE:
+            out.extend(self._assign())
+        return out
+
+    def _arrived(self, rec: CarrierRecord) -> list[Command]:
+        side = rec.side
+        assert side is not None
+        if rec.status == TO_JOB:
+            rec.status = LOADING
+            assert rec.job is not None
+            return self._crane_task(side, CraneCommand("", "load", rec.job.container_id, rec.carrier_id))
+        if rec.status == CROSSING:
+            return self._unload(rec)
+        if rec.status == REPOSITIONING:
+            return self._free(rec)
+        raise RuntimeError(f"carrier {rec.carrier_id} arrived while {rec.status}")
+
+    def _unload(self, rec: CarrierRecord) -> list[Command]:
+        side = rec.side
+        assert side is not None and rec.job is not None
+        desk = self.yards[side]
+        cid = rec.job.container_id
+        if cid in desk.pickups_waiting:
+            desk.pickups_waiting.discard(cid)
+            rec.status = UNLOADING
+            return self._crane_task(side, CraneCommand("", "unload", cid, rec.carrier_id, to_truck=True))
+        if desk.stack_used < self.layout.yards[side].stack_capacity:
+            desk.stack_used += 1
+            rec.status = UNLOADING
+            return self._crane_task(side, CraneCommand("", "unload", cid, rec.carrier_id, to_truck=False))
+        rec.status = WAIT_UNLOAD
+        desk.blocked_unloads.append(rec.carrier_id)
+        return []
+
+    def _free(self, rec: CarrierRecord) -> list[Command]:
+        """The carrier is empty at a yard: charge if it must, else take the next job."""
+        rec.job = None
+        rec.status = IDLE
+        side = rec.side
+        assert side is not None
+        reserve = rec.battery_pct - 2 * self._battery_per_trip
+        if reserve < self.layout.fleet.low_battery_pct:
+            desk = self.yards[side]
+            if desk.chargers_free > 0:
+                desk.chargers_free -= 1
+                rec.status = CHARGING
+                return [self._charge(rec.carrier_id)]
+            if reserve < CRITICAL_BATTERY_PCT:
+                rec.status = WAIT_CHARGER
+                desk.charger_queue.append(rec.carrier_id)
+                return []
+            # every charger is taken: keep working and try again after the next job
+        return self.after_free(rec)
+
+    def _next_charger(self, side: Side) -> list[Command]:
+        desk = self.yards[side]
+        if desk.charger_queue and desk.chargers_free > 0:
+            cid = desk.charger_queue.popleft()
+            desk.chargers_free -= 1
+            self.carriers[cid].status = CHARGING
+            return [self._charge(cid)]
+        return []
+
+    def _charge(self, carrier_id: str) -> InstantActions:
+        self._orders += 1
+        return InstantActions(carrier_id, (Action("startCharging", f"charge-{self._orders}"),))
+
+    def _cross(self, rec: CarrierRecord, direction: Direction) -> list[Command]:
+        lane = self.choose_lane(direction)
+        self._orders += 1
+        assert rec.side is not None
+        order = self.traffic.begin(rec.carrier_id, lane, rec.side, f"o{self._orders}")
+        rec.side = None
+        return [order]
+
+    # --- jobs ---------------------------------------------------------------------------
+
+    def _assign(self) -> list[Command]:
+        """Give waiting jobs, best key first across both yards, to the carriers chosen."""
+        out: list[Command] = []
+        vn, cn = self.yards["vietnam"], self.yards["china"]
+        while vn.jobs or cn.jobs:
+            if vn.jobs and (not cn.jobs or vn.jobs[0][0] <= cn.jobs[0][0]):
+                desk = vn
+            else:
+                desk = cn
+            rec = self.pick_carrier(desk.side)
+            if rec is None:
+                break
+            _, job = desk.jobs.pop(0)
+            out.extend(self._start_job(rec, job))
+        return out
+
+    def _start_job(self, rec: CarrierRecord, job: ContainerReady) -> list[Command]:
+        rec.job = job
+        if rec.side == job.yard:
+            rec.status = LOADING
+            return self._crane_task(job.yard, CraneCommand("", "load", job.container_id, rec.carrier_id))
+        rec.status = TO_JOB
+        return self._cross(rec, direction_from(other_side(job.yard)))
+
+    def _reposition(self, rec: CarrierRecord) -> list[Command]:
+        """Send an idle carrier empty to the other yard, where it will be needed."""
+        assert rec.side is not None and rec.status == IDLE
+        rec.status = REPOSITIONING
+        return self._cross(rec, direction_from(rec.side))
+
+    def idle_carriers(self, side: Side | None = None) -> list[CarrierRecord]:
+        return [
+            rec
+            for rec in self.carriers.values()
+            if rec.status == IDLE and not rec.fault and rec.side is not None and (side is None or rec.side == side)
+        ]
+
+    # --- the decisions, first come first served by default -----------------------------
+
+    def job_key(self, job: ContainerReady) -> tuple[float, ...]:
+        """Order of the job queue: first come, first served."""
+        return (job.arrived_at, next(self._seq))
+
+    def task_key(self, side: Side, task: CraneCommand) -> tuple[float, ...]:
+        """Order of the crane queue: as asked."""
+        return (next(self._seq),)
+
+    def pick_carrier(self, side: Side) -> CarrierRecord | None:
+        """The nearest idle carrier: one at `side`, else one at the other yard."""
+        far: CarrierRecord | None = None
+        for rec in self.carriers.values():
+            if rec.status != IDLE or rec.fault or rec.side is None:
+                continue
+            if rec.side == side:
+                return rec
+            if far is None:
+                far = rec
+        return far
+
+    def choose_lane(self, direction: Direction) -> int:
+        """The lane of the direction with the fewest carriers on it."""
+        return min(self.lanes_for[direction], key=lambda i: (self.traffic.carriers_on(i), i))
+
+    def after_free(self, rec: CarrierRecord) -> list[Command]:
+        """A carrier became free at a yard: by default, give out waiting jobs."""
+        return self._assign()
+
+    # --- cranes -------------------------------------------------------------------------
+
+    def _crane_task(self, side: Side, task: CraneCommand) -> list[Command]:
+        desk = self.yards[side]
+        bisect.insort(desk.crane_tasks, (self.task_key(side, task), task), key=lambda kv: kv[0])
+        return self._run_cranes(desk)
+
+    def _run_cranes(self, desk: YardDesk) -> list[Command]:
+        out: list[Command] = []
+        while desk.crane_tasks and desk.idle_cranes:
+            _, task = desk.crane_tasks.pop(0)
+            crane = desk.idle_cranes.pop(0)
+            out.append(CraneCommand(crane, task.op, task.container_id, task.carrier_id, task.to_truck))
+        return out
+
+    def _on_crane(self, st: CraneState) -> list[Command]:
+        desk = self.yards[st.yard]
+        out: list[Command] = []
+        if st.fault:
+            desk.faulty_cranes.add(st.device_id)
+            if st.device_id in desk.idle_cranes:
+                desk.idle_cranes.remove(st.device_id)
+        else:
+            desk.faulty_cranes.discard(st.device_id)
+            if not st.busy and st.device_id not in desk.idle_cranes:
+                desk.idle_cranes.append(st.device_id)
+        if st.done_op == "load":
+            rec = self.carriers[st.carrier_id]  # type: ignore[index]
+            rec.status = CROSSING
+            rec.load = st.container_id
+            assert rec.job is not None
+            out.extend(self._cross(rec, rec.job.direction))
+        elif st.done_op == "unload":
+            rec = self.carriers[st.carrier_id]  # type: ignore[index]
+            rec.load = None
+            if st.placed_on == "stack":
+                desk.in_stack.add(st.container_id)  # type: ignore[arg-type]
+                if st.container_id in desk.pickups_waiting:  # its truck came during the move
+                    desk.pickups_waiting.discard(st.container_id)  # type: ignore[arg-type]
+                    out.extend(self._crane_task(st.yard, CraneCommand("", "deliver", st.container_id)))  # type: ignore[arg-type]
+            out.extend(self._free(rec))
+        elif st.done_op == "deliver":
+            desk.in_stack.discard(st.container_id)  # type: ignore[arg-type]
+            desk.stack_used -= 1
+            out.extend(self._retry_unloads(desk))
+        out.extend(self._run_cranes(desk))
+        return out
+
+    def _on_pickup(self, ev: PickupArrived) -> list[Command]:
+        desk = self.yards[ev.yard]
+        if ev.container_id in desk.in_stack:
+            return self._crane_task(ev.yard, CraneCommand("", "deliver", ev.container_id))
+        desk.pickups_waiting.add(ev.container_id)
+        return self._retry_unloads(desk)
+
+    def _retry_unloads(self, desk: YardDesk) -> list[Command]:
+        out: list[Command] = []
+        for _ in range(len(desk.blocked_unloads)):
+            rec = self.carriers[desk.blocked_unloads.popleft()]
+            out.extend(self._unload(rec))
+        return out
