@@ -59,6 +59,7 @@ class YardInfo:
     stack_capacity: int
     barriers: tuple[str, ...]
     weighbridges: tuple[str, ...]
+    crane_move_s: float = 100.0  # mean time of one crane move, as its maker states it
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Callable, Generator
 
 import simpy
 
+from controllers.cpsat import CpsatController
 from controllers.fifo import FifoController
 from controllers.greedy import GreedyController
 from controllers.layout import (
@@ -69,6 +70,7 @@ def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
             stack_capacity=spec.stack_capacity_containers,
             barriers=(f"{prefix}-gate",),
             weighbridges=(f"{prefix}-weighbridge",),
+            crane_move_s=spec.crane_move.mean_s,
         )
     fleet = scenario.fleet
     return SiteLayout(
@@ -89,6 +91,7 @@ def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
 CONTROLLERS: dict[str, Callable[[SiteLayout], Controller]] = {
     "fifo": FifoController,
     "greedy": GreedyController,
+    "cpsat": CpsatController,
 }
 
 

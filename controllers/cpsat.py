@@ -1,0 +1,205 @@
+"""The planning controller: CP-SAT slots, an assignment dispatcher and empty-carrier moves.
+
+- Plan: the pending crossings get slots from `SlotScheduler` on a rolling horizon,
+  re-planned every `replan_s` of model time and at once (at most every `min_replan_s`)
+  when something breaks the plan: a breakdown, a crane fault, a burst of arrivals.
+  The job queues and crane queues follow the plan's order.
+- Dispatch: the jobs due next and the idle carriers are matched by an OR-Tools linear
+  sum assignment that minimises empty driving; crane tasks that hold a carrier (load,
+  unload) go before those that only hold a truck, since carriers are the scarcer.
+- Empty carriers: idle carriers move ahead of need toward the yard whose queue and
+  recent arrivals will outrun the carriers there and on their way there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from ortools.graph.python import linear_sum_assignment
+
+from controllers.layout import SiteLayout, other_side
+from controllers.messages import (
+    CarrierState,
+    Command,
+    ContainerReady,
+    CraneCommand,
+    CraneState,
+    Event,
+    SetTimer,
+    Side,
+    TimerFired,
+)
+from controllers.scheduler import Capacities, Crossing, Plan, SlotScheduler
+from controllers.site import CROSSING, REPOSITIONING, TO_JOB, CarrierRecord, SiteController
+
+REPLAN = "replan"
+SIDES: tuple[Side, Side] = ("vietnam", "china")
+
+
+class CpsatController(SiteController):
+    name = "cpsat"
+
+    def __init__(
+        self,
+        layout: SiteLayout,
+        replan_s: float = 900.0,
+        min_replan_s: float = 600.0,
+        burst: int = 30,
+        time_limit_s: float = 0.01,
+    ) -> None:
+        super().__init__(layout)
+        lane = max(layout.lanes, key=lambda info: info.n_blocks)
+        metres = lane.n_blocks * lane.block_length_m + 2 * layout.yard_access_m
+        self.crossing_s = metres / layout.fleet.speed_mps
+        self.replan_s = replan_s
+        self._cycle_s = self.crossing_s + 2 * max(info.crane_move_s for info in layout.yards.values())
+        self.carrier_priority_s = 1800.0
+        self.min_replan_s = min_replan_s
+        self.burst = burst
+        self.scheduler = SlotScheduler(
+            Capacities(
+                cranes={s: len(layout.yards[s].cranes) for s in SIDES},
+                lanes_from={"vietnam": len(self.lanes_for["export"]), "china": len(self.lanes_for["import"])},
+                carriers=len(layout.fleet.carriers),
+                crane_move_s=max(info.crane_move_s for info in layout.yards.values()),
+                crossing_s=self.crossing_s,
+                headway_s=2 * lane.block_length_m / layout.fleet.speed_mps,
+            ),
+            time_limit_s=time_limit_s,
+        )
+        self.plan: Plan | None = None
+        self.plans_made = 0
+        self._pending: dict[str, ContainerReady] = {}
+        self._jobs_seen: dict[str, ContainerReady] = {}
+        self._unplanned = 0
+        self._last_plan_at = -math.inf
+        self._now = 0.0
+        self._recent: dict[Side, deque[float]] = {s: deque() for s in SIDES}  # arrival times, last hour
+
+    # --- events ------------------------------------------------------------------------
+
+    def start(self, now: float) -> list[Command]:
+        return [SetTimer(self.replan_s, REPLAN)]
+
+    def on_event(self, event: Event, now: float) -> list[Command]:
+        self._now = now
+        if isinstance(event, TimerFired) and event.tag == REPLAN:
+            return [*self._replan(now), SetTimer(self.replan_s, REPLAN)]
+        out: list[Command] = []
+        breaks_plan = False
+        if isinstance(event, ContainerReady):
+            self._pending[event.container_id] = event
+            self._jobs_seen[event.container_id] = event
+            self._unplanned += 1
+            recent = self._recent[event.yard]
+            recent.append(now)
+            while recent and recent[0] < now - 3600:
+                recent.popleft()
+            breaks_plan = self._unplanned >= self.burst
+        elif isinstance(event, CarrierState):
+            rec = self.carriers.get(event.device_id)
+            breaks_plan = rec is not None and bool(event.errors) and not rec.fault
+        elif isinstance(event, CraneState):
+            breaks_plan = event.fault and event.device_id not in self.yards[event.yard].faulty_cranes
+        out.extend(super().on_event(event, now))
+        if breaks_plan and now - self._last_plan_at >= self.min_replan_s:
+            out.extend(self._replan(now))
+        return out
+
+    # --- planning ------------------------------------------------------------------------
+
+    def _replan(self, now: float) -> list[Command]:
+        queued = {job.container_id for desk in self.yards.values() for _, job in desk.jobs}
+        self._pending = {cid: job for cid, job in self._pending.items() if cid in queued}
+        crossings = [Crossing(job.container_id, job.yard, now, job.deadline, job.arrived_at) for job in self._pending.values()]
+        busy_until = [now + self.crossing_s for rec in self.carriers.values() if rec.status in (CROSSING, TO_JOB)]
+        self.plan = self.scheduler.plan(now, crossings, busy_until, self.plan)
+        self.plans_made += 1
+        self._unplanned = 0
+        self._last_plan_at = now
+        for desk in self.yards.values():  # the queues now follow the plan
+            desk.jobs = sorted(((self.job_key(job), job) for _, job in desk.jobs), key=lambda kv: kv[0])
+            desk.crane_tasks[:] = sorted(
+                ((self.task_key(desk.side, task), task) for _, task in desk.crane_tasks), key=lambda kv: kv[0]
+            )
+        return self._assign()
+
+    def job_key(self, job: ContainerReady) -> tuple[float, ...]:
+        planned = self.plan.starts.get(job.container_id) if self.plan else None
+        # a job the plan has not seen yet goes by the latest start that meets its due
+        # time, which ranks it among the planned starts until the next plan
+        return (planned if planned is not None else self._due(job) - self._cycle_s, job.arrived_at)
+
+    def _due(self, job: ContainerReady) -> float:
+        slack = self.scheduler.slack_s
+        return job.deadline if job.deadline is not None else job.arrived_at + slack
+
+    def task_key(self, side: Side, task: CraneCommand) -> tuple[float, ...]:
+        """Crane work by the due time of its container (a perishable's deadline counts
+        until it leaves the far yard, so its last move matters as much as its first),
+        moves that hold a carrier brought forward: carriers are the scarcer."""
+        job = self._jobs_seen.get(task.container_id)
+        due = self._due(job) if job is not None else self._now
+        if task.op in ("load", "unload"):
+            due -= self.carrier_priority_s
+        return (due, next(self._seq))
+
+    # --- dispatch --------------------------------------------------------------------------
+
+    def _assign(self) -> list[Command]:
+        """Jobs go to idle carriers at their own yard first, in plan order; a yard whose
+        jobs outnumber its carriers, idle and on their way, draws carriers from the other."""
+        out: list[Command] = []
+        for side in SIDES:
+            desk = self.yards[side]
+            idle = self.idle_carriers(side)
+            jobs = [job for _, job in desk.jobs[: len(idle)]]
+            if not jobs:
+                continue
+            # match the jobs due first with the carriers best able to take them: the
+            # fuller battery goes to the earlier job, so that charging spreads out
+            solver = linear_sum_assignment.SimpleLinearSumAssignment()
+            for j in range(len(idle)):
+                for c, rec in enumerate(idle):
+                    rank = j if j < len(jobs) else len(idle)
+                    solver.add_arc_with_cost(j, c, int(rank * (100 - rec.battery_pct)))
+            if solver.solve() != solver.OPTIMAL:
+                raise RuntimeError("assignment of carriers to jobs failed")
+            del desk.jobs[: len(jobs)]
+            for j, job in enumerate(jobs):
+                out.extend(self._start_job(idle[solver.right_mate(j)], job))
+        out.extend(self._move_empties())
+        return out
+
+    def _move_empties(self) -> list[Command]:
+        """Send idle carriers toward the yard whose need will outrun its carriers: its
+        waiting jobs and those the last hour's arrivals foretell within one crossing,
+        less its idle carriers and those on their way there."""
+        idle = {side: self.idle_carriers(side) for side in SIDES}
+        if not idle["vietnam"] and not idle["china"]:
+            return []
+        inbound = {side: 0 for side in SIDES}
+        for rec in self.carriers.values():
+            heading = self._heading_to(rec)
+            if heading is not None:
+                inbound[heading] += 1
+        foreseen = {side: len(self._recent[side]) * self.crossing_s / 3600 for side in SIDES}
+        out: list[Command] = []
+        for side in SIDES:
+            there = other_side(side)
+            need = math.ceil(len(self.yards[side].jobs) + foreseen[side]) - len(idle[side]) - inbound[side]
+            if need <= 0 or self.yards[there].jobs:
+                continue
+            keep = max(0, math.ceil(foreseen[there]) - inbound[there])  # what `there` will want itself
+            spare = sorted(idle[there], key=lambda rec: -rec.battery_pct)[keep : keep + need]
+            for rec in spare:
+                if rec.battery_pct - 2 * self._battery_per_trip >= self.layout.fleet.low_battery_pct:
+                    out.extend(self._reposition(rec))
+        return out
+
+    def _heading_to(self, rec: CarrierRecord) -> Side | None:
+        trip = self.traffic.trips.get(rec.carrier_id)
+        if trip is None or rec.status not in (CROSSING, REPOSITIONING):
+            return None  # a carrier on its way to a job is spoken for
+        return "vietnam" if trip.route.node_ids[-1] == "VN" else "china"
