@@ -69,3 +69,30 @@ def test_bad_flags_are_exit_code_2() -> None:
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
         assert "error" in result.stderr
+
+
+def test_compare_writes_each_kpi_with_its_interval_for_each_controller(tmp_path: Path) -> None:
+    result = checkpoint(
+        "compare", "scenarios/huu_nghi_8lane_fruit_peak.yaml",
+        "--controllers", "fifo,greedy,cpsat", "--seeds", "2", "--duration-h", "3", "--out", str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cpsat − fifo" in result.stdout and "truck_wait_p95_s" in result.stdout
+    data = json.loads((tmp_path / "compare.json").read_text(encoding="utf-8"))
+    assert data["seeds"] == [1, 2] and data["baseline"] == "fifo"
+    for name in ("fifo", "greedy", "cpsat"):
+        kpis = data["controllers"][name]
+        for kpi in ("truck_wait_p95_s", "late_perishable", "containers_delivered", "safety_violations"):
+            k = kpis[kpi]
+            assert k["ci_low"] <= k["mean"] <= k["ci_high"] and len(k["values"]) == 2
+        assert kpis["safety_violations"]["mean"] == 0
+    diff = data["differences"]["cpsat"]["containers_delivered"]
+    fifo, cpsat = data["controllers"]["fifo"], data["controllers"]["cpsat"]
+    assert diff["values"] == [c - f for c, f in zip(cpsat["containers_delivered"]["values"], fifo["containers_delivered"]["values"])]
+
+
+def test_compare_refuses_unknown_controllers_and_bad_seeds() -> None:
+    for args in (("--controllers", "fifo,magic"), ("--seeds", "0"), ("--controllers", "fifo,fifo")):
+        result = checkpoint("compare", "scenarios/huu_nghi_8lane.yaml", *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "error" in result.stderr

@@ -181,3 +181,16 @@ def test_at_three_times_demand_the_kpis_say_what_limits_four_and_eight_lanes() -
     # ... but with fewer lanes that resource loses more time in lane congestion
     assert four["carrier_block_wait_h"] > eight["carrier_block_wait_h"]
     assert four["containers_delivered"] <= eight["containers_delivered"]
+
+
+@pytest.mark.parametrize("controller", ["greedy", "cpsat"])
+@pytest.mark.parametrize("name", ["huu_nghi_4lane", "huu_nghi_8lane_fruit_peak", "tan_thanh_8lane"])
+def test_smart_controllers_run_safely(controller: str, name: str) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml").model_copy(update={"duration_h": 12.0})
+    world = World(scenario, controller=controller)
+    world.run()
+    s = summarise(world)
+    assert s["controller"] == controller
+    assert s["safety_violations"] == 0 and s["deadlocks"] == 0 and s["unexplained_stops"] == 0
+    assert s["containers_lost"] == 0 and s["flat_batteries"] == 0
+    assert s["containers_delivered"] > 0.75 * s["containers_arrived"]

@@ -38,7 +38,42 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--demand-scale", type=_positive, default=1.0,
                      help="multiply the scenario's demand, e.g. 3 for three times the trucks")
     sim.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    sim.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
+
+    cmp = sub.add_parser("compare", help="compare controllers on a scenario over several seeds")
+    cmp.add_argument("scenario", type=Path, help="scenario YAML file")
+    cmp.add_argument("--controllers", type=_controller_list, default=["fifo", "greedy", "cpsat"],
+                     help="comma-separated, the first is the baseline (default: fifo,greedy,cpsat)")
+    cmp.add_argument("--seeds", type=_count, default=10, help="seeds per controller (default 10)")
+    cmp.add_argument("--duration-h", type=_positive, help="override the scenario's duration")
+    cmp.add_argument("--workers", type=_count, help="parallel runs (default: one per core)")
+    cmp.add_argument("--out", type=Path, help="write compare.json to this folder")
     return parser
+
+
+CONTROLLER_NAMES = ("fifo", "greedy", "cpsat")
+
+
+def _controller_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CONTROLLER_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown controller {', '.join(unknown) or repr(text)}; choose from {', '.join(CONTROLLER_NAMES)}"
+        )
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"a controller is named twice in {text!r}")
+    return names
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def simulate(args: argparse.Namespace, console: Console) -> int:
@@ -47,7 +82,7 @@ def simulate(args: argparse.Namespace, console: Console) -> int:
     from twin.world import World
 
     scenario = load_scenario(args.scenario)
-    world = World(scenario, seed=args.seed, demand_scale=args.demand_scale)
+    world = World(scenario, seed=args.seed, demand_scale=args.demand_scale, controller=args.controller)
     started = time.perf_counter()
     if console.is_terminal and not args.quiet:
         from rich.progress import Progress
@@ -69,12 +104,35 @@ def simulate(args: argparse.Namespace, console: Console) -> int:
     return 0 if summary["safety_violations"] == 0 and summary["containers_lost"] == 0 else 1
 
 
+def compare(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from twin.compare import compare as run_compare
+    from twin.report import render_comparison
+
+    load_scenario(args.scenario)  # a bad file fails here, before any worker starts
+    result = run_compare(args.scenario, args.controllers, args.seeds, args.duration_h, args.workers)
+    render_comparison(result, console)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "compare.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        console.print(f"Wrote {args.out / 'compare.json'}")
+    unsafe = any(
+        kpis[k]["mean"] > 0 for kpis in result["controllers"].values() for k in ("safety_violations", "deadlocks")
+    )
+    return 1 if unsafe else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
+    if not console.is_terminal:  # a file or a pipe: wide enough for the comparison table
+        console = Console(width=160)
     try:
         if args.command == "simulate":
             return simulate(args, console)
+        if args.command == "compare":
+            return compare(args, console)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2

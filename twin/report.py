@@ -74,3 +74,27 @@ def render(summary: dict[str, Any], console: Console) -> None:
         f"Containers: {summary['containers_arrived']} arrived = {summary['containers_delivered']} delivered"
         f" + {summary['containers_in_system']} in the system + {summary['containers_lost']} lost"
     )
+
+
+def render_comparison(result: dict[str, Any], console: Console) -> None:
+    """Each KPI for each controller with its 95% interval, and the paired difference
+    against the baseline."""
+    base = result["baseline"]
+    names = list(result["controllers"])
+    console.print(
+        f"[bold]{result['scenario']}[/] · {len(result['seeds'])} seeds ({result['seeds'][0]}..{result['seeds'][-1]})"
+        f" · {result['duration_h']:g} h · mean ± 95% half-width"
+    )
+    table = Table()
+    table.add_column("KPI")
+    for name in names:
+        table.add_column(name, justify="right")
+    for name in names[1:]:
+        table.add_column(f"{name} − {base}", justify="right")
+    for kpi in result["controllers"][base]:
+        cells = [f"{result['controllers'][n][kpi]['mean']:,.1f} ± {result['controllers'][n][kpi]['half_width']:,.1f}" for n in names]
+        for n in names[1:]:
+            d = result["differences"][n][kpi]
+            cells.append(f"{d['mean']:+,.1f} ± {d['half_width']:,.1f}")
+        table.add_row(kpi, *cells)
+    console.print(table)
