@@ -114,6 +114,12 @@ class CpsatController(SiteController):
         self._pending = {cid: job for cid, job in self._pending.items() if cid in queued}
         crossings = [Crossing(job.container_id, job.yard, now, job.deadline, job.arrived_at) for job in self._pending.values()]
         busy_until = [now + self.crossing_s for rec in self.carriers.values() if rec.status in (CROSSING, TO_JOB)]
+        # reversible lanes follow the load each direction has
+        load = {side: len(self.yards[side].jobs) + len(self._recent[side]) for side in SIDES}
+        self.lanes.rebalance(load["vietnam"], load["china"], self.traffic.carriers_on)
+        caps = self.scheduler.caps
+        caps.lanes_from["vietnam"] = max(1, len(self.lanes.open_for("export")))
+        caps.lanes_from["china"] = max(1, len(self.lanes.open_for("import")))
         self.plan = self.scheduler.plan(now, crossings, busy_until, self.plan)
         self.plans_made += 1
         self._unplanned = 0

@@ -23,8 +23,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from controllers.layout import (
-    LANE_REVERSIBLE,
-    LANE_TO_CHINA,
     YARD_NODE,
     SiteLayout,
     direction_from,
@@ -49,6 +47,7 @@ from controllers.messages import (
     WeighDecision,
     WeightReading,
 )
+from controllers.lanes import LanePlan
 from controllers.traffic import TrafficControl
 
 IDLE, TO_JOB, LOADING, CROSSING, UNLOADING, WAIT_UNLOAD, CHARGING, WAIT_CHARGER, REPOSITIONING = (
@@ -118,14 +117,7 @@ class SiteController:
             desk = YardDesk(side, chargers_free=info.chargers)
             desk.idle_cranes = list(info.cranes)
             self.yards[side] = desk
-        self.lanes_for: dict[Direction, list[int]] = {"export": [], "import": []}
-        reversible_turn: Direction = "export"
-        for lane in layout.lanes:
-            if lane.policy == LANE_REVERSIBLE:
-                self.lanes_for[reversible_turn].append(lane.index)
-                reversible_turn = "import" if reversible_turn == "export" else "export"
-            else:
-                self.lanes_for["export" if lane.policy == LANE_TO_CHINA else "import"].append(lane.index)
+        self.lanes = LanePlan(layout)
         self._orders = 0
         self._seq = itertools.count()  # ties in the queues go to the older entry
         self.deadlines: dict[str, float] = {}  # container -> deadline (perishable cargo)
@@ -334,8 +326,32 @@ class SiteController:
         return far
 
     def choose_lane(self, direction: Direction) -> int:
-        """The lane of the direction with the fewest carriers on it."""
-        return min(self.lanes_for[direction], key=lambda i: (self.traffic.carriers_on(i), i))
+        """The open lane of the direction with the fewest carriers on it, avoiding lanes
+        where a broken-down carrier stands while another lane is open."""
+        self.lanes.settle(self.traffic.carriers_on)
+        lanes = self.lanes.open_for(direction)
+        impaired = self.impaired_lanes()
+        clear = [lane for lane in lanes if lane not in impaired] or lanes
+        return min(clear, key=lambda i: (self.traffic.carriers_on(i), i))
+
+    @property
+    def lanes_for(self) -> dict[Direction, list[int]]:
+        return {"export": self.lanes.open_for("export"), "import": self.lanes.open_for("import")}
+
+    def impaired_lanes(self) -> set[int]:
+        """Lanes on which a broken-down carrier stands (and closes its blocks)."""
+        return {trip.route.lane for cid, trip in self.traffic.trips.items() if self.carriers[cid].fault}
+
+    # --- operator commands on lanes (raise LaneRefused with the reason) ------------------
+
+    def close_lane(self, lane: int) -> None:
+        self.lanes.close(lane)
+
+    def open_lane(self, lane: int) -> None:
+        self.lanes.open(lane)
+
+    def set_lane_direction(self, lane: int, direction: Direction) -> None:
+        self.lanes.set_direction(lane, direction, self.traffic.carriers_on)
 
     def after_free(self, rec: CarrierRecord) -> list[Command]:
         """A carrier became free at a yard: by default, give out waiting jobs."""

@@ -1,0 +1,108 @@
+"""Which lanes carry which direction, and which are closed.
+
+Fixed lanes keep their direction; reversible lanes are shared out between the
+directions, at the start alternately and later, if a controller rebalances, in
+proportion to the load each direction has. A lane changes direction only once it is
+empty: until then it takes no new crossings, so carriers never meet head-on. An
+operator may close a lane (it empties, then stays closed) and open it again, but never
+close the last open lane of a direction.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from controllers.layout import LANE_REVERSIBLE, LANE_TO_CHINA, LANE_TO_VIETNAM, SiteLayout
+from controllers.messages import Direction
+
+DIRECTION_OF_POLICY: dict[str, Direction] = {LANE_TO_CHINA: "export", LANE_TO_VIETNAM: "import"}
+
+
+class LaneRefused(ValueError):
+    """A lane command that would leave a direction without a lane, or names no lane."""
+
+
+class LanePlan:
+    def __init__(self, layout: SiteLayout) -> None:
+        self.direction: dict[int, Direction] = {}
+        self.reversible: list[int] = []
+        turn: Direction = "export"
+        for lane in layout.lanes:
+            if lane.policy == LANE_REVERSIBLE:
+                self.reversible.append(lane.index)
+                self.direction[lane.index] = turn
+                turn = "import" if turn == "export" else "export"
+            else:
+                self.direction[lane.index] = DIRECTION_OF_POLICY[lane.policy]
+        self.closed: set[int] = set()
+        self.switching: dict[int, Direction] = {}  # lane -> its next direction, once empty
+        self.switches = 0
+
+    def open_for(self, direction: Direction) -> list[int]:
+        """Lanes that take new crossings in `direction`."""
+        return [
+            lane
+            for lane, d in self.direction.items()
+            if d == direction and lane not in self.closed and lane not in self.switching
+        ]
+
+    def close(self, lane: int) -> None:
+        self._known(lane)
+        d = self.direction[lane]
+        if lane not in self.closed and self.open_for(d) == [lane]:
+            raise LaneRefused(f"lane {lane} is the last open lane {'to China' if d == 'export' else 'to Vietnam'}")
+        self.closed.add(lane)
+
+    def open(self, lane: int) -> None:
+        self._known(lane)
+        self.closed.discard(lane)
+
+    def set_direction(self, lane: int, direction: Direction, carriers_on: Callable[[int], int]) -> None:
+        """Turn a reversible lane; it takes effect once the lane is empty."""
+        self._known(lane)
+        if lane not in self.reversible:
+            raise LaneRefused(f"lane {lane} is not reversible")
+        if direction == self.direction[lane]:
+            self.switching.pop(lane, None)
+            return
+        if self.open_for(self.direction[lane]) == [lane]:
+            raise LaneRefused(f"lane {lane} is the last open lane of its direction")
+        self.switching[lane] = direction
+        self.settle(carriers_on)
+
+    def settle(self, carriers_on: Callable[[int], int]) -> None:
+        """Apply the direction changes of lanes that are now empty."""
+        for lane, direction in list(self.switching.items()):
+            if carriers_on(lane) == 0:
+                self.direction[lane] = direction
+                del self.switching[lane]
+                self.switches += 1
+
+    def rebalance(self, export_load: float, import_load: float, carriers_on: Callable[[int], int]) -> None:
+        """Share the reversible lanes out in proportion to each direction's load."""
+        flexible = [lane for lane in self.reversible if lane not in self.closed]
+        if not flexible or export_load + import_load <= 0:
+            return
+        fixed = {d: sum(1 for lane, dd in self.direction.items() if dd == d and lane not in self.reversible and lane not in self.closed) for d in ("export", "import")}
+        total = fixed["export"] + fixed["import"] + len(flexible)
+        want = round(total * export_load / (export_load + import_load))
+        want = min(max(want, fixed["export"], 1), total - max(fixed["import"], 1))
+        to_china = max(0, want - fixed["export"])
+        # keep lanes that already go the right way, to switch as few as possible
+        ranked = sorted(flexible, key=lambda lane: (self._heading(lane) != "export", lane))
+        for k, lane in enumerate(ranked):
+            target: Direction = "export" if k < to_china else "import"
+            if target != self._heading(lane):
+                if lane not in self.switching and self.open_for(self.direction[lane]) == [lane]:
+                    continue  # never leave a direction without an open lane, even for a while
+                self.switching[lane] = target
+            elif lane in self.switching and self.switching[lane] != target:
+                del self.switching[lane]
+        self.settle(carriers_on)
+
+    def _heading(self, lane: int) -> Direction:
+        return self.switching.get(lane, self.direction[lane])
+
+    def _known(self, lane: int) -> None:
+        if lane not in self.direction:
+            raise LaneRefused(f"there is no lane {lane}")

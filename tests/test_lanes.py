@@ -1,0 +1,81 @@
+"""Lane directions, closing and opening, and the lane policy of the planning controller."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_scenario, reference_data
+from controllers.cpsat import CpsatController
+from controllers.fifo import FifoController
+from controllers.lanes import LanePlan, LaneRefused
+from controllers.layout import LANE_REVERSIBLE, LANE_TO_CHINA, LANE_TO_VIETNAM
+from test_fifo import cstate, make_layout
+from twin.kpi import summarise
+from twin.world import World
+
+MIXED = (LANE_TO_CHINA, LANE_TO_VIETNAM, LANE_REVERSIBLE, LANE_REVERSIBLE)
+
+
+def test_reversible_lanes_start_shared_out_alternately() -> None:
+    plan = LanePlan(make_layout(lanes=MIXED))
+    assert plan.open_for("export") == [0, 2] and plan.open_for("import") == [1, 3]
+
+
+def test_the_last_open_lane_of_a_direction_cannot_be_closed() -> None:
+    plan = LanePlan(make_layout(lanes=MIXED))
+    plan.close(0)
+    assert plan.open_for("export") == [2]
+    with pytest.raises(LaneRefused, match="last open lane to China"):
+        plan.close(2)
+    plan.open(0)
+    assert plan.open_for("export") == [0, 2]
+    with pytest.raises(LaneRefused, match="no lane 9"):
+        plan.close(9)
+
+
+def test_a_lane_turns_only_once_it_is_empty() -> None:
+    plan = LanePlan(make_layout(lanes=MIXED))
+    on_lane = {3: 2}
+    plan.set_direction(3, "export", lambda lane: on_lane.get(lane, 0))
+    assert 3 in plan.switching and 3 not in plan.open_for("import") and 3 not in plan.open_for("export")
+    on_lane[3] = 0
+    plan.settle(lambda lane: on_lane.get(lane, 0))
+    assert plan.open_for("export") == [0, 2, 3] and plan.switches == 1
+    with pytest.raises(LaneRefused, match="not reversible"):
+        plan.set_direction(0, "import", lambda lane: 0)
+
+
+def test_rebalance_gives_the_reversible_lanes_to_the_heavier_direction() -> None:
+    plan = LanePlan(make_layout(lanes=MIXED))
+    plan.rebalance(export_load=30, import_load=10, carriers_on=lambda lane: 0)
+    assert plan.open_for("export") == [0, 2, 3] and plan.open_for("import") == [1]
+    plan.rebalance(export_load=5, import_load=40, carriers_on=lambda lane: 0)
+    assert plan.open_for("export") == [0] and plan.open_for("import") == [1, 2, 3]
+
+
+def test_closed_lanes_and_lanes_with_a_broken_carrier_get_no_new_crossings() -> None:
+    ctrl = FifoController(make_layout())  # lanes 0, 1 to China
+    ctrl.close_lane(0)
+    assert ctrl.choose_lane("export") == 1
+    ctrl.open_lane(0)
+    assert ctrl.choose_lane("export") == 0
+    ctrl.on_event(cstate("C1", "VN"), 0.0)
+    ctrl.traffic.begin("C1", 0, "vietnam", "o1")
+    ctrl.on_event(cstate("C1", "L0N1", order_id="o1", errors=("E-BREAKDOWN",)), 1.0)
+    assert ctrl.impaired_lanes() == {0}
+    assert ctrl.choose_lane("export") == 1  # re-routed round the broken carrier
+
+
+def test_the_planning_controller_turns_reversible_lanes_toward_the_fruit_peak() -> None:
+    d = reference_data()
+    d["lanes"] = ["to_china", "to_china", "to_vietnam", "to_vietnam", "reversible", "reversible", "reversible", "reversible"]
+    d["demand"]["export"]["trucks_per_hour"] = [3 * v for v in d["demand"]["export"]["trucks_per_hour"]]
+    d["duration_h"] = 10
+    world = World(make_scenario(d), controller="cpsat")
+    world.run()
+    s = summarise(world)
+    ctrl = world.controller
+    assert isinstance(ctrl, CpsatController)
+    assert ctrl.lanes.switches > 0
+    assert len(ctrl.lanes.open_for("export")) + len([l for l, d in ctrl.lanes.switching.items() if d == "export"]) >= 4
+    assert s["safety_violations"] == 0 and s["deadlocks"] == 0 and s["containers_lost"] == 0
