@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import replace
 
 from ortools.graph.python import linear_sum_assignment
 
-from controllers.layout import SiteLayout, other_side
+from controllers.layout import SiteLayout, direction_from, other_side
 from controllers.messages import (
     CarrierState,
     Command,
@@ -60,16 +61,19 @@ class CpsatController(SiteController):
         self.scheduler = SlotScheduler(
             Capacities(
                 cranes={s: len(layout.yards[s].cranes) for s in SIDES},
-                lanes_from={"vietnam": len(self.lanes_for["export"]), "china": len(self.lanes_for["import"])},
+                lanes_from={"vietnam": len(self.lanes_for["export"]), "china": len(self.lanes_for["import"])},  # until the first plan
                 carriers=len(layout.fleet.carriers),
                 crane_move_s=max(info.crane_move_s for info in layout.yards.values()),
                 crossing_s=self.crossing_s,
-                headway_s=2 * lane.block_length_m / layout.fleet.speed_mps,
+                # a carrier entering a lane holds the blocks ahead of it until it reports
+                # half a base in: the next one can enter only then
+                headway_s=(self.traffic.max_base_blocks // 2 + 1) * lane.block_length_m / layout.fleet.speed_mps,
             ),
             time_limit_s=time_limit_s,
         )
         self.plan: Plan | None = None
         self.plans_made = 0
+        self.lane_history: list[int] = []  # lanes toward China after each plan
         self._pending: dict[str, ContainerReady] = {}
         self._jobs_seen: dict[str, ContainerReady] = {}
         self._unplanned = 0
@@ -114,13 +118,26 @@ class CpsatController(SiteController):
         self._pending = {cid: job for cid, job in self._pending.items() if cid in queued}
         crossings = [Crossing(job.container_id, job.yard, now, job.deadline, job.arrived_at) for job in self._pending.values()]
         busy_until = [now + self.crossing_s for rec in self.carriers.values() if rec.status in (CROSSING, TO_JOB)]
-        # reversible lanes follow the load each direction has
-        load = {side: len(self.yards[side].jobs) + len(self._recent[side]) for side in SIDES}
-        self.lanes.rebalance(load["vietnam"], load["china"], self.traffic.carriers_on)
-        caps = self.scheduler.caps
-        caps.lanes_from["vietnam"] = max(1, len(self.lanes.open_for("export")))
-        caps.lanes_from["china"] = max(1, len(self.lanes.open_for("import")))
+        # the plan decides the reversible lanes' directions, window by window
+        self.lanes.settle(self.traffic.carriers_on)
+        fixed = {
+            side: sum(1 for lane in self.lanes.open_for(direction_from(side)) if lane not in self.lanes.reversible)
+            for side in SIDES
+        }
+        turned: dict[int, Side] = {
+            lane: ("vietnam" if self.lanes.heading(lane) == "export" else "china")
+            for lane in self.lanes.reversible
+            if lane not in self.lanes.closed
+        }
+        self.scheduler.caps = replace(self.scheduler.caps, lanes_from=fixed, reversible=turned)
         self.plan = self.scheduler.plan(now, crossings, busy_until, self.plan)
+        for lane, side in self.plan.lanes_now().items():
+            want = direction_from(side)
+            if self.lanes.heading(lane) != want and self.lanes.open_for(self.lanes.direction[lane]) != [lane]:
+                self.lanes.set_direction(lane, want, self.traffic.carriers_on)
+        self.lane_history.append(
+            sum(1 for lane in self.lanes.direction if lane not in self.lanes.closed and self.lanes.heading(lane) == "export")
+        )
         self.plans_made += 1
         self._unplanned = 0
         self._last_plan_at = now

@@ -89,10 +89,10 @@ class LanePlan:
         want = min(max(want, fixed["export"], 1), total - max(fixed["import"], 1))
         to_china = max(0, want - fixed["export"])
         # keep lanes that already go the right way, to switch as few as possible
-        ranked = sorted(flexible, key=lambda lane: (self._heading(lane) != "export", lane))
+        ranked = sorted(flexible, key=lambda lane: (self.heading(lane) != "export", lane))
         for k, lane in enumerate(ranked):
             target: Direction = "export" if k < to_china else "import"
-            if target != self._heading(lane):
+            if target != self.heading(lane):
                 if lane not in self.switching and self.open_for(self.direction[lane]) == [lane]:
                     continue  # never leave a direction without an open lane, even for a while
                 self.switching[lane] = target
@@ -100,7 +100,8 @@ class LanePlan:
                 del self.switching[lane]
         self.settle(carriers_on)
 
-    def _heading(self, lane: int) -> Direction:
+    def heading(self, lane: int) -> Direction:
+        """The direction the lane has, or is turning to."""
         return self.switching.get(lane, self.direction[lane])
 
     def _known(self, lane: int) -> None:

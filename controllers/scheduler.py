@@ -10,9 +10,11 @@ carriers afterwards, exactly, when each slot comes due.
     data:        crossings (yard, release, deadline), capacities, carriers still busy
     variables:   start of each crossing's crane load (integer, in `unit_s` steps)
     constraints: cranes at both yards (cumulative, load at the origin and unload at the
-                 destination), departures on the lanes of a direction at least a
-                 headway apart per lane (cumulative), carriers (cumulative: the fleet
-                 less the carriers still on other work until they are free)
+                 destination); departures on the lanes of a direction at least a
+                 headway apart per lane (cumulative), counting each carrier's return
+                 after its unload, since a shuttle loop sends as many carriers back;
+                 reversible lanes one direction per time window, switches penalised;
+                 carriers (cumulative: the fleet less those on other work until free)
     objective:   weighted tardiness of perishable cargo + waiting of every container
 
 The warm start is a complete plan for the new state: the previous plan's order of the
@@ -26,6 +28,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -46,12 +49,16 @@ class Crossing:
 
 @dataclass(frozen=True, slots=True)
 class Capacities:
+    """What the site can do; `lanes_from` plus the reversible lanes turned that way
+    bound the departures from a yard at any moment."""
+
     cranes: dict[Side, int]  # working cranes at each yard
-    lanes_from: dict[Side, int]  # lanes open for departures from each yard
+    lanes_from: dict[Side, int]  # fixed lanes open for departures from each yard
     carriers: int  # carriers in service
     crane_move_s: float
     crossing_s: float  # yard to yard, driving
     headway_s: float  # between two departures on one lane
+    reversible: dict[int, Side] = field(default_factory=dict)  # open reversible lane -> where its departures start now
 
 
 @dataclass(slots=True)
@@ -63,6 +70,13 @@ class Plan:
     bound: float = 0.0
     solve_wall_s: float = 0.0
     order: list[str] = field(default_factory=list)
+    # where each reversible lane's departures start, window by window (`window_s` long)
+    lane_windows: list[dict[int, Side]] = field(default_factory=list)
+    window_s: float = 1800.0
+
+    def lanes_now(self) -> dict[int, Side]:
+        """The reversible lanes' directions the plan wants in the present window."""
+        return self.lane_windows[0] if self.lane_windows else {}
 
     def __post_init__(self) -> None:
         if not self.order:
@@ -78,9 +92,12 @@ class SlotScheduler:
     deterministic: bool = True  # a deterministic time limit and one worker: same plan every run
     perishable_weight: int = 20  # per unit of lateness past a perishable deadline
     wait_weight: int = 2  # per unit of waiting past `target_wait_s` since the truck arrived
-    target_wait_s: float = 3600.0
-    slack_s: float = 3 * 3600.0  # due time of non-perishable cargo, for the warm start's order
+    target_wait_s: float = 2 * 3600.0
+    slack_s: float = 5 * 3600.0  # due time of non-perishable cargo, for the warm start's order
     max_model_crossings: int = 120  # the rest keep their warm-start slots
+    window_s: float = 1800.0  # reversible lanes change direction only between windows
+    windows: int = 4
+    switch_weight: int = 200  # per change of a reversible lane's direction: about what emptying it costs
 
     # --- the model --------------------------------------------------------------------
 
@@ -125,6 +142,9 @@ class SlotScheduler:
                 m.new_fixed_size_interval_var(s + load + drive, load, f"unload_{c.container_id}")
             )
             lane_intervals[c.origin].append(m.new_fixed_size_interval_var(s + load, headway, f"depart_{c.container_id}"))
+            # the carrier leaves the far yard again after its unload, loaded or empty:
+            # a shuttle loop sends as many carriers one way as the other
+            lane_intervals[dest].append(m.new_fixed_size_interval_var(s + cycle, headway, f"return_{c.container_id}"))
             fleet_intervals.append(m.new_fixed_size_interval_var(s, cycle, f"carrier_{c.container_id}"))
             waiting.append(s)
             if c.deadline_s is not None:
@@ -140,8 +160,7 @@ class SlotScheduler:
         for side in SIDES:
             if crane_intervals[side]:
                 m.add_cumulative(crane_intervals[side], [1] * len(crane_intervals[side]), max(1, self.caps.cranes[side]))
-            if lane_intervals[side]:
-                m.add_cumulative(lane_intervals[side], [1] * len(lane_intervals[side]), max(1, self.caps.lanes_from[side]))
+        switches, lane_vars = self._lane_windows(m, lane_intervals, horizon)
         # carriers on other work hold a unit of the fleet until they are free
         busy = [max(1, math.ceil((t - now) / u)) for t in busy_until if t > now]
         for k, end in enumerate(busy):
@@ -150,7 +169,10 @@ class SlotScheduler:
         # lateness of perishables first, then long waits (the p95 a truck driver sees),
         # then every start as early as it can be
         m.minimize(
-            10 * self.perishable_weight * sum(tardiness) + 10 * self.wait_weight * sum(overdues) + sum(waiting)
+            10 * self.perishable_weight * sum(tardiness)
+            + 10 * self.wait_weight * sum(overdues)
+            + sum(waiting)
+            + self.switch_weight * sum(switches)
         )
         for var, value in zip(starts, warm):
             m.add_hint(var, value)
@@ -170,9 +192,14 @@ class SlotScheduler:
             values = [solver.value(s) for s in starts]
             name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
             objective, bound = solver.objective_value, solver.best_objective_bound
+            windows: list[dict[int, Side]] = [
+                {lane: ("vietnam" if solver.value(x) else "china") for lane, x in per_window.items()}
+                for per_window in lane_vars
+            ]
         else:
             values, name = warm, "WARM_START"
             objective = bound = float("nan")
+            windows = [dict(self.caps.reversible) for _ in lane_vars]
         return Plan(
             now,
             {c.container_id: now + v * u for c, v in zip(crossings, values)},
@@ -180,7 +207,50 @@ class SlotScheduler:
             objective=objective,
             bound=bound,
             solve_wall_s=wall,
+            lane_windows=windows,
+            window_s=self.window_s,
         )
+
+    def _lane_windows(
+        self,
+        m: cp_model.CpModel,
+        departures: dict[Side, list[cp_model.IntervalVar]],
+        horizon: int,
+    ) -> tuple[list[cp_model.IntVar], list[dict[int, cp_model.IntVar]]]:
+        """Departures from each yard share the lanes turned its way. A reversible lane
+        takes one direction per window: while it points one way it fills a unit of the
+        other yard's lane capacity, and every change of direction is penalised."""
+        rev = self.caps.reversible
+        w = max(1, math.ceil(self.window_s / self.unit_s))
+        edges = [k * w for k in range(self.windows)] + [horizon + 1 + w]
+        lane_vars: list[dict[int, cp_model.IntVar]] = []
+        switches: list[cp_model.IntVar] = []
+        blockers: dict[Side, list[tuple[cp_model.IntervalVar, int]]] = {s: [] for s in SIDES}
+        now_export = {lane: int(side == "vietnam") for lane, side in rev.items()}
+        previous: dict[int, Any] = dict(now_export)  # a constant, then the previous window's variable
+        for k in range(self.windows):
+            start, end = edges[k], edges[k + 1]
+            per_window: dict[int, cp_model.IntVar] = {}
+            for lane in rev:
+                export = m.new_bool_var(f"lane_{lane}_to_china_{k}")  # departures from Vietnam
+                m.add_hint(export, now_export[lane])  # as the lanes are now
+                per_window[lane] = export
+                to_import = m.new_optional_fixed_size_interval_var(start, end - start, export.Not(), f"lane_{lane}_not_vn_{k}")
+                to_export = m.new_optional_fixed_size_interval_var(start, end - start, export, f"lane_{lane}_not_cn_{k}")
+                blockers["vietnam"].append((to_import, 1))
+                blockers["china"].append((to_export, 1))
+                changed = m.new_bool_var(f"lane_{lane}_switch_{k}")
+                m.add(changed >= export - previous[lane])
+                m.add(changed >= previous[lane] - export)
+                switches.append(changed)
+                previous[lane] = export
+            lane_vars.append(per_window)
+        for side in SIDES:
+            capacity = self.caps.lanes_from[side] + len(rev)
+            intervals = departures[side] + [iv for iv, _ in blockers[side]]
+            if intervals and capacity > 0:
+                m.add_cumulative(intervals, [1] * len(intervals), capacity)
+        return switches, lane_vars
 
     # --- the warm start -----------------------------------------------------------------
 
@@ -213,7 +283,7 @@ class SlotScheduler:
             c = crossings[i]
             return (due(i), float(rank.get(c.container_id, len(rank))), c.container_id)
 
-        size = horizon + 2 * load + drive + headway + 2
+        size = horizon + 2 * load + drive + 2 * headway + 2
         cranes = {side: np.zeros(size, dtype=np.int32) for side in SIDES}
         lanes = {side: np.zeros(size, dtype=np.int32) for side in SIDES}
         fleet = np.zeros(size, dtype=np.int32)
@@ -222,6 +292,8 @@ class SlotScheduler:
         cap = self.caps
         cycle = 2 * load + drive
         slots = np.arange(horizon + 1)
+        # the warm start keeps the reversible lanes as they are
+        lanes_now = {side: cap.lanes_from[side] + sum(1 for d in cap.reversible.values() if d == side) for side in SIDES}
         out = [0] * len(crossings)
         for i in sorted(range(len(crossings)), key=key):
             c = crossings[i]
@@ -229,7 +301,8 @@ class SlotScheduler:
             needs = (
                 (cranes[c.origin], 0, load, cap.cranes[c.origin]),
                 (cranes[dest], load + drive, load, cap.cranes[dest]),
-                (lanes[c.origin], load, headway, cap.lanes_from[c.origin]),
+                (lanes[c.origin], load, headway, lanes_now[c.origin]),
+                (lanes[dest], cycle, headway, lanes_now[dest]),
                 (fleet, 0, cycle, cap.carriers),
             )
             # a slot is free if no unit of any resource it needs is already full: count
@@ -275,13 +348,25 @@ def check_plan(plan: Plan, crossings: list[Crossing], caps: Capacities, busy_unt
         use(("crane", c.origin), s, load)
         use(("crane", dest), s + load + drive, load)
         use(("lane", c.origin), s + load, headway)
+        use(("lane", dest), s + cycle, headway)
         use(("fleet", ""), s, cycle)
     limits = {("fleet", ""): caps.carriers}
     for side in SIDES:
         limits[("crane", side)] = caps.cranes[side]
-        limits[("lane", side)] = caps.lanes_from[side]
     for resource, slots in usage.items():
+        if resource[0] == "lane":
+            continue
         worst = max(slots.values(), default=0)
         if worst > limits[resource]:
             problems.append(f"{resource[0]} {resource[1]} used {worst} times at once, capacity {limits[resource]}")
+    # departures: the fixed lanes plus the reversible lanes the plan turns that way, window by window
+    windows = plan.lane_windows or [dict(caps.reversible)]
+    w = max(1, math.ceil(plan.window_s / u))
+    for side in SIDES:
+        for k, count in usage.get(("lane", side), {}).items():
+            turned = windows[min(max(k, 0) // w, len(windows) - 1)]
+            limit = caps.lanes_from[side] + sum(1 for d in turned.values() if d == side)
+            if count > limit:
+                problems.append(f"lane {side} used {count} times at once, capacity {limit}")
+                break
     return problems
