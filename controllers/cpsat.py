@@ -32,7 +32,15 @@ from controllers.messages import (
     TimerFired,
 )
 from controllers.scheduler import Capacities, Crossing, Plan, SlotScheduler
-from controllers.site import CROSSING, REPOSITIONING, TO_JOB, CarrierRecord, SiteController
+from controllers.site import (
+    CHARGING,
+    CROSSING,
+    REPOSITIONING,
+    TO_JOB,
+    WAIT_CHARGER,
+    CarrierRecord,
+    SiteController,
+)
 
 REPLAN = "replan"
 SIDES: tuple[Side, Side] = ("vietnam", "china")
@@ -117,7 +125,14 @@ class CpsatController(SiteController):
         queued = {job.container_id for desk in self.yards.values() for _, job in desk.jobs}
         self._pending = {cid: job for cid, job in self._pending.items() if cid in queued}
         crossings = [Crossing(job.container_id, job.yard, now, job.deadline, job.arrived_at) for job in self._pending.values()]
+        fleet = self.layout.fleet
         busy_until = [now + self.crossing_s for rec in self.carriers.values() if rec.status in (CROSSING, TO_JOB)]
+        # a carrier on a charger is back when full: the plan must not count on it before
+        busy_until += [
+            now + (100 - rec.battery_pct) / 100 * fleet.battery_kwh / fleet.charge_rate_kw * 3600
+            for rec in self.carriers.values()
+            if rec.status in (CHARGING, WAIT_CHARGER)
+        ]
         # the plan decides the reversible lanes' directions, window by window
         self.lanes.settle(self.traffic.carriers_on)
         fixed = {

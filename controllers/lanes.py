@@ -1,9 +1,8 @@
 """Which lanes carry which direction, and which are closed.
 
 Fixed lanes keep their direction; reversible lanes are shared out between the
-directions, at the start alternately and later, if a controller rebalances, in
-proportion to the load each direction has. A lane changes direction only once it is
-empty: until then it takes no new crossings, so carriers never meet head-on. An
+directions, at the start alternately and later as a controller turns them. A lane
+changes direction only once it is empty: until then it takes no new crossings, so carriers never meet head-on. An
 operator may close a lane (it empties, then stays closed) and open it again, but never
 close the last open lane of a direction.
 """
@@ -77,28 +76,6 @@ class LanePlan:
                 self.direction[lane] = direction
                 del self.switching[lane]
                 self.switches += 1
-
-    def rebalance(self, export_load: float, import_load: float, carriers_on: Callable[[int], int]) -> None:
-        """Share the reversible lanes out in proportion to each direction's load."""
-        flexible = [lane for lane in self.reversible if lane not in self.closed]
-        if not flexible or export_load + import_load <= 0:
-            return
-        fixed = {d: sum(1 for lane, dd in self.direction.items() if dd == d and lane not in self.reversible and lane not in self.closed) for d in ("export", "import")}
-        total = fixed["export"] + fixed["import"] + len(flexible)
-        want = round(total * export_load / (export_load + import_load))
-        want = min(max(want, fixed["export"], 1), total - max(fixed["import"], 1))
-        to_china = max(0, want - fixed["export"])
-        # keep lanes that already go the right way, to switch as few as possible
-        ranked = sorted(flexible, key=lambda lane: (self.heading(lane) != "export", lane))
-        for k, lane in enumerate(ranked):
-            target: Direction = "export" if k < to_china else "import"
-            if target != self.heading(lane):
-                if lane not in self.switching and self.open_for(self.direction[lane]) == [lane]:
-                    continue  # never leave a direction without an open lane, even for a while
-                self.switching[lane] = target
-            elif lane in self.switching and self.switching[lane] != target:
-                del self.switching[lane]
-        self.settle(carriers_on)
 
     def heading(self, lane: int) -> Direction:
         """The direction the lane has, or is turning to."""

@@ -69,6 +69,7 @@ class FleetInfo:
     battery_kwh: float
     consumption_kwh_per_km: float
     low_battery_pct: float
+    charge_rate_kw: float = 150.0
 
 
 @dataclass(frozen=True, slots=True)

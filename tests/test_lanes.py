@@ -46,14 +46,6 @@ def test_a_lane_turns_only_once_it_is_empty() -> None:
         plan.set_direction(0, "import", lambda lane: 0)
 
 
-def test_rebalance_gives_the_reversible_lanes_to_the_heavier_direction() -> None:
-    plan = LanePlan(make_layout(lanes=MIXED))
-    plan.rebalance(export_load=30, import_load=10, carriers_on=lambda lane: 0)
-    assert plan.open_for("export") == [0, 2, 3] and plan.open_for("import") == [1]
-    plan.rebalance(export_load=5, import_load=40, carriers_on=lambda lane: 0)
-    assert plan.open_for("export") == [0] and plan.open_for("import") == [1, 2, 3]
-
-
 def test_closed_lanes_and_lanes_with_a_broken_carrier_get_no_new_crossings() -> None:
     ctrl = FifoController(make_layout())  # lanes 0, 1 to China
     ctrl.close_lane(0)

@@ -83,6 +83,7 @@ def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
             battery_kwh=fleet.battery_kwh,
             consumption_kwh_per_km=fleet.consumption_kwh_per_km,
             low_battery_pct=fleet.low_battery_pct,
+            charge_rate_kw=fleet.charge_rate_kw,
         ),
         weigh_tolerance_pct=scenario.yards.vietnam.stations.weighbridge.tolerance_pct,
     )
