@@ -30,6 +30,7 @@ from controllers.messages import (
     SetTimer,
     Side,
     TimerFired,
+    WeightReading,
 )
 from controllers.scheduler import Capacities, Crossing, Plan, SlotScheduler
 from controllers.site import (
@@ -55,7 +56,7 @@ class CpsatController(SiteController):
         replan_s: float = 900.0,
         min_replan_s: float = 600.0,
         burst: int = 30,
-        time_limit_s: float = 0.01,
+        time_limit_s: float = 0.005,
     ) -> None:
         super().__init__(layout)
         lane = max(layout.lanes, key=lambda info: info.n_blocks)
@@ -72,6 +73,9 @@ class CpsatController(SiteController):
                 lanes_from={"vietnam": len(self.lanes_for["export"]), "china": len(self.lanes_for["import"])},  # until the first plan
                 carriers=len(layout.fleet.carriers),
                 crane_move_s=max(info.crane_move_s for info in layout.yards.values()),
+                scanners={s: layout.yards[s].scanners for s in SIDES},
+                scan_s=max(info.scan_s for info in layout.yards.values()),
+                clearance_s=max(info.clearance_s for info in layout.yards.values()),
                 crossing_s=self.crossing_s,
                 # a carrier entering a lane holds the blocks ahead of it until it reports
                 # half a base in: the next one can enter only then
@@ -84,6 +88,7 @@ class CpsatController(SiteController):
         self.lane_history: list[int] = []  # lanes toward China after each plan
         self._pending: dict[str, ContainerReady] = {}
         self._jobs_seen: dict[str, ContainerReady] = {}
+        self._expected: dict[str, tuple[Side, float]] = {}  # truck past the weighbridge -> yard, when
         self._unplanned = 0
         self._last_plan_at = -math.inf
         self._now = 0.0
@@ -100,7 +105,10 @@ class CpsatController(SiteController):
             return [*self._replan(now), SetTimer(self.replan_s, REPLAN)]
         out: list[Command] = []
         breaks_plan = False
-        if isinstance(event, ContainerReady):
+        if isinstance(event, WeightReading):
+            self._expected[event.truck_id] = (event.yard, now)  # its container is on the way to the scanner
+        elif isinstance(event, ContainerReady):
+            self._expected.pop(event.truck_id, None)
             self._pending[event.container_id] = event
             self._jobs_seen[event.container_id] = event
             self._unplanned += 1
@@ -125,6 +133,12 @@ class CpsatController(SiteController):
         queued = {job.container_id for desk in self.yards.values() for _, job in desk.jobs}
         self._pending = {cid: job for cid, job in self._pending.items() if cid in queued}
         crossings = [Crossing(job.container_id, job.yard, now, job.deadline, job.arrived_at) for job in self._pending.values()]
+        # containers still before the scanner: the plan foresees them, bounded by the scanners
+        crossings += [
+            Crossing(f"truck:{truck}", yard, now, None, weighed, scan_after_s=now)
+            for truck, (yard, weighed) in self._expected.items()
+            if now - weighed < self.crossing_s  # those in a long inspection come later
+        ]
         fleet = self.layout.fleet
         busy_until = [now + self.crossing_s for rec in self.carriers.values() if rec.status in (CROSSING, TO_JOB)]
         # a carrier on a charger is back when full: the plan must not count on it before

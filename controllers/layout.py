@@ -60,6 +60,9 @@ class YardInfo:
     barriers: tuple[str, ...]
     weighbridges: tuple[str, ...]
     crane_move_s: float = 100.0  # mean time of one crane move, as its maker states it
+    scanners: int = 1
+    scan_s: float = 40.0  # mean scan of one container
+    clearance_s: float = 0.0  # mean customs check after the scan, over all risk channels
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ class ContainerReady:
     cargo: Cargo
     arrived_at: float  # model seconds, arrival at the first yard
     deadline: float | None  # model seconds, perishable cargo only
+    truck_id: str = ""  # the truck that brought it
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class Crossing:
     release_s: float  # when the container is ready for a carrier
     deadline_s: float | None = None  # perishable cargo: when it must have left the far yard
     arrived_s: float | None = None  # when its truck arrived: waiting counts from here
+    scan_after_s: float | None = None  # not scanned yet: reaches the scanner from this time
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class Capacities:
     crossing_s: float  # yard to yard, driving
     headway_s: float  # between two departures on one lane
     reversible: dict[int, Side] = field(default_factory=dict)  # open reversible lane -> where its departures start now
+    scanners: dict[Side, int] = field(default_factory=lambda: {"vietnam": 1, "china": 1})
+    scan_s: float = 40.0
+    clearance_s: float = 0.0  # from the end of a scan to the container being ready, on average
 
 
 @dataclass(slots=True)
@@ -70,6 +74,7 @@ class Plan:
     bound: float = 0.0
     solve_wall_s: float = 0.0
     order: list[str] = field(default_factory=list)
+    scan_starts: dict[str, float] = field(default_factory=dict)  # crossings not scanned yet
     # where each reversible lane's departures start, window by window (`window_s` long)
     lane_windows: list[dict[int, Side]] = field(default_factory=list)
     window_s: float = 1800.0
@@ -120,7 +125,7 @@ class SlotScheduler:
         release = [max(0, math.ceil((c.release_s - now) / u)) for c in crossings]
         # room enough to place everything even under overload
         horizon = max(math.ceil(self.horizon_s / u), max(release) + cycle * (len(crossings) // max(1, self.caps.carriers) + 2) * 2)
-        warm = self._list_schedule(now, crossings, release, busy_until, previous, load, drive, headway, horizon)
+        warm, warm_scans = self._list_schedule(now, crossings, release, busy_until, previous, load, drive, headway, horizon)
         # the crossings due soonest are the model's to move; the rest keep their warm slots
         free = set(sorted(range(len(crossings)), key=lambda i: (warm[i], i))[: self.max_model_crossings])
 
@@ -129,6 +134,9 @@ class SlotScheduler:
         crane_intervals: dict[Side, list[cp_model.IntervalVar]] = {s: [] for s in SIDES}
         lane_intervals: dict[Side, list[cp_model.IntervalVar]] = {s: [] for s in SIDES}
         fleet_intervals: list[cp_model.IntervalVar] = []
+        scan_intervals: dict[Side, list[cp_model.IntervalVar]] = {s: [] for s in SIDES}
+        scan_vars: dict[int, cp_model.IntVar] = {}
+        scan, clear = max(1, math.ceil(self.caps.scan_s / u)), math.ceil(self.caps.clearance_s / u)
         tardiness = []
         overdues = []
         waiting = []
@@ -136,6 +144,13 @@ class SlotScheduler:
             low, high = (release[i], horizon) if i in free else (warm[i], warm[i])
             s = m.new_int_var(low, high, f"start_{c.container_id}")
             starts.append(s)
+            if c.scan_after_s is not None:  # its scan is still ahead: the scanners bound when it is ready
+                first = max(0, math.ceil((c.scan_after_s - now) / u))
+                t = m.new_int_var(first, horizon, f"scan_{c.container_id}")
+                scan_vars[i] = t
+                scan_intervals[c.origin].append(m.new_fixed_size_interval_var(t, scan, f"scanning_{c.container_id}"))
+                m.add(s >= t + scan + clear)
+                m.add_hint(t, warm_scans[i])
             dest: Side = "china" if c.origin == "vietnam" else "vietnam"
             crane_intervals[c.origin].append(m.new_fixed_size_interval_var(s, load, f"load_{c.container_id}"))
             crane_intervals[dest].append(
@@ -160,6 +175,8 @@ class SlotScheduler:
         for side in SIDES:
             if crane_intervals[side]:
                 m.add_cumulative(crane_intervals[side], [1] * len(crane_intervals[side]), max(1, self.caps.cranes[side]))
+            if scan_intervals[side]:
+                m.add_cumulative(scan_intervals[side], [1] * len(scan_intervals[side]), max(1, self.caps.scanners[side]))
         switches, lane_vars = self._lane_windows(m, lane_intervals, horizon)
         # carriers on other work hold a unit of the fleet until they are free
         busy = [max(1, math.ceil((t - now) / u)) for t in busy_until if t > now]
@@ -190,6 +207,7 @@ class SlotScheduler:
         wall = time.perf_counter() - started
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             values = [solver.value(s) for s in starts]
+            scans = {i: solver.value(t) for i, t in scan_vars.items()}
             name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
             objective, bound = solver.objective_value, solver.best_objective_bound
             windows: list[dict[int, Side]] = [
@@ -198,6 +216,7 @@ class SlotScheduler:
             ]
         else:
             values, name = warm, "WARM_START"
+            scans = {i: warm_scans[i] for i in scan_vars}
             objective = bound = float("nan")
             windows = [dict(self.caps.reversible) for _ in lane_vars]
         return Plan(
@@ -209,6 +228,7 @@ class SlotScheduler:
             solve_wall_s=wall,
             lane_windows=windows,
             window_s=self.window_s,
+            scan_starts={crossings[i].container_id: now + t * u for i, t in scans.items()},
         )
 
     def _lane_windows(
@@ -265,7 +285,7 @@ class SlotScheduler:
         drive: int,
         headway: int,
         horizon: int,
-    ) -> list[int]:
+    ) -> tuple[list[int], list[int]]:
         """Earliest feasible slot for each crossing taken by due time (earliest deadline
         first): a complete, feasible plan for the present state."""
         u = self.unit_s
@@ -283,10 +303,13 @@ class SlotScheduler:
             c = crossings[i]
             return (due(i), float(rank.get(c.container_id, len(rank))), c.container_id)
 
-        size = horizon + 2 * load + drive + 2 * headway + 2
+        size = horizon + 2 * load + drive + 2 * headway + math.ceil(self.caps.scan_s / u) + 2
         cranes = {side: np.zeros(size, dtype=np.int32) for side in SIDES}
         lanes = {side: np.zeros(size, dtype=np.int32) for side in SIDES}
         fleet = np.zeros(size, dtype=np.int32)
+        scanners = {side: np.zeros(size, dtype=np.int32) for side in SIDES}
+        scan, clear = max(1, math.ceil(self.caps.scan_s / u)), math.ceil(self.caps.clearance_s / u)
+        scans = [0] * len(crossings)
         for t in busy_until:
             fleet[: min(size, max(0, math.ceil((t - now) / u)))] += 1
         cap = self.caps
@@ -305,9 +328,18 @@ class SlotScheduler:
                 (lanes[dest], cycle, headway, lanes_now[dest]),
                 (fleet, 0, cycle, cap.carriers),
             )
+            earliest = release[i]
+            if c.scan_after_s is not None:  # first the earliest free scanner
+                free_scan = slots >= max(0, math.ceil((c.scan_after_s - now) / u))
+                full = np.concatenate(([0], np.cumsum(scanners[c.origin] >= cap.scanners[c.origin])))
+                free_scan &= full[slots + scan] == full[slots]
+                found = np.flatnonzero(free_scan)
+                scans[i] = int(found[0]) if found.size else horizon
+                scanners[c.origin][scans[i] : scans[i] + scan] += 1
+                earliest = max(earliest, scans[i] + scan + clear)
             # a slot is free if no unit of any resource it needs is already full: count
             # the full units in each window with a running sum
-            ok = slots >= release[i]
+            ok = slots >= earliest
             for usage, offset, length, limit in needs:
                 full = np.concatenate(([0], np.cumsum(usage >= limit)))
                 ok &= full[slots + offset + length] == full[slots + offset]
@@ -316,7 +348,7 @@ class SlotScheduler:
             for usage, offset, length, _ in needs:
                 usage[s + offset : s + offset + length] += 1
             out[i] = s
-        return out
+        return out, scans
 
 
 def check_plan(plan: Plan, crossings: list[Crossing], caps: Capacities, busy_until: list[float], unit_s: float) -> list[str]:
@@ -349,10 +381,21 @@ def check_plan(plan: Plan, crossings: list[Crossing], caps: Capacities, busy_unt
         use(("crane", dest), s + load + drive, load)
         use(("lane", c.origin), s + load, headway)
         use(("lane", dest), s + cycle, headway)
+        if c.scan_after_s is not None:
+            scan_at = plan.scan_starts.get(c.container_id)
+            if scan_at is None:
+                problems.append(f"{c.container_id} has no scan slot")
+                continue
+            if scan_at + 1e-6 < c.scan_after_s:
+                problems.append(f"{c.container_id} is scanned at {scan_at} before it reaches the scanner")
+            if start + 1e-6 < scan_at + math.ceil(caps.scan_s / u) * u + math.ceil(caps.clearance_s / u) * u:
+                problems.append(f"{c.container_id} starts at {start} before it is scanned and cleared")
+            use(("scanner", c.origin), round((scan_at - plan.now) / u), max(1, math.ceil(caps.scan_s / u)))
         use(("fleet", ""), s, cycle)
     limits = {("fleet", ""): caps.carriers}
     for side in SIDES:
         limits[("crane", side)] = caps.cranes[side]
+        limits[("scanner", side)] = caps.scanners[side]
     for resource, slots in usage.items():
         if resource[0] == "lane":
             continue

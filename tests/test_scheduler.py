@@ -119,3 +119,19 @@ def test_the_checker_finds_a_broken_plan() -> None:
 def test_no_crossings_no_plan() -> None:
     plan = SlotScheduler(CAPS).plan(10.0, [], [])
     assert plan.starts == {} and plan.status == "OPTIMAL"
+
+
+def test_containers_before_the_scanner_are_planned_after_a_free_scanner() -> None:
+    caps = Capacities(
+        {"vietnam": 5, "china": 5}, {"vietnam": 4, "china": 4}, 20, 60, 600, 20,
+        scanners={"vietnam": 1, "china": 1}, scan_s=100, clearance_s=200,
+    )
+    crossings = [Crossing(f"T{i}", "vietnam", 0.0, None, 0.0, scan_after_s=0.0) for i in range(4)]
+    plan = SlotScheduler(caps, time_limit_s=1.0).plan(0.0, crossings, [])
+    assert check_plan(plan, crossings, caps, [], 10.0) == []
+    scans = sorted(plan.scan_starts.values())
+    assert scans == [0.0, 100.0, 200.0, 300.0]  # one scanner: one after another
+    for c in crossings:
+        assert plan.starts[c.container_id] >= plan.scan_starts[c.container_id] + 300.0
+    broken = Plan(0.0, dict(plan.starts), "FEASIBLE", scan_starts={c.container_id: 0.0 for c in crossings})
+    assert any("scanner vietnam" in p for p in check_plan(broken, crossings, caps, [], 10.0))

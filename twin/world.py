@@ -71,6 +71,10 @@ def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
             barriers=(f"{prefix}-gate",),
             weighbridges=(f"{prefix}-weighbridge",),
             crane_move_s=spec.crane_move.mean_s,
+            scanners=spec.stations.scanner.servers,
+            scan_s=spec.stations.scanner.service.mean_s,
+            clearance_s=spec.stations.inspection.yellow.share * spec.stations.inspection.yellow.check.mean_s
+            + spec.stations.inspection.red.share * spec.stations.inspection.red.check.mean_s,
         )
     fleet = scenario.fleet
     return SiteLayout(

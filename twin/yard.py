@@ -295,7 +295,7 @@ class YardModel:
             self.loaded[c.container_id] = lifted
             self.awaiting_carrier.change(env.now, 1)
             self.world.runtime.publish(
-                ContainerReady(c.container_id, self.side, c.direction, c.cargo, c.arrived_at, c.deadline)
+                ContainerReady(c.container_id, self.side, c.direction, c.cargo, c.arrived_at, c.deadline, c.truck_id)
             )
             yield lifted
             self.staging_used.change(env.now, -1)
