@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import record  # noqa: E402
 from controllers.scheduler import Capacities, Crossing, SlotScheduler, check_plan  # noqa: E402
 
 
@@ -115,17 +116,7 @@ def main() -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         machine = f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores"
         section = f"## Scheduler (benchmarks/scheduler.py)\n\nMeasured {stamp} on {machine}, all in one run.\n\n{table}\n"
-        path = ROOT / "benchmarks" / "RESULTS.md"
-        text = path.read_text(encoding="utf-8")
-        head = "## Scheduler"
-        if head in text:
-            start = text.index(head)
-            end = text.find("\n## ", start + 1)
-            text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        path.write_text(text, encoding="utf-8")
-
+        record("## Scheduler", section)
 
 if __name__ == "__main__":
     main()

@@ -26,11 +26,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.results import record  # noqa: E402
+
 DAY_S = 24 * 3600
 
 
 def case_twin(scenario: str, scale: float) -> dict[str, float]:
-    sys.path.insert(0, str(ROOT))
     from twin.kpi import summarise
     from twin.scenario import load_scenario
     from twin.world import World
@@ -204,26 +207,13 @@ def main() -> None:
             "## Twin speed (benchmarks/twin_speed.py)\n\n"
             f"Measured {stamp} on {machine}; each case in its own process, all in one run.\n\n{table}\n"
         )
-        _record(section)
+        record("## Twin speed", section)
 
 
 def _cores() -> int:
     import os
 
     return os.cpu_count() or 0
-
-
-def _record(section: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    head = "## Twin speed"
-    if head in text:
-        start = text.index(head)
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
