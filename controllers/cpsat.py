@@ -91,6 +91,7 @@ class CpsatController(SiteController):
         self._expected: dict[str, tuple[Side, float]] = {}  # truck past the weighbridge -> yard, when
         self._unplanned = 0
         self._last_plan_at = -math.inf
+        self._stale = False
         self._now = 0.0
         self._recent: dict[Side, deque[float]] = {s: deque() for s in SIDES}  # arrival times, last hour
 
@@ -123,9 +124,25 @@ class CpsatController(SiteController):
         elif isinstance(event, CraneState):
             breaks_plan = event.fault and event.device_id not in self.yards[event.yard].faulty_cranes
         out.extend(super().on_event(event, now))
-        if breaks_plan and now - self._last_plan_at >= self.min_replan_s:
+        if self._stale or (breaks_plan and now - self._last_plan_at >= self.min_replan_s):
             out.extend(self._replan(now))
         return out
+
+    # --- lanes: a closed or opened lane breaks the plan -------------------------------------
+
+    def close_lane(self, lane: int) -> None:
+        super().close_lane(lane)
+        self._plan_is_stale()
+
+    def open_lane(self, lane: int) -> None:
+        super().open_lane(lane)
+        self._plan_is_stale()
+
+    def _plan_is_stale(self) -> None:
+        """Re-plan on the next event, whatever it is."""
+        self._last_plan_at = -math.inf
+        self._unplanned = self.burst
+        self._stale = True
 
     # --- planning ------------------------------------------------------------------------
 
@@ -169,6 +186,7 @@ class CpsatController(SiteController):
         )
         self.plans_made += 1
         self._unplanned = 0
+        self._stale = False
         self._last_plan_at = now
         for desk in self.yards.values():  # the queues now follow the plan
             desk.jobs = sorted(((self.job_key(job), job) for _, job in desk.jobs), key=lambda kv: kv[0])

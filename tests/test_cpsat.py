@@ -71,3 +71,16 @@ def test_greedy_serves_the_earliest_deadline_first() -> None:
     ctrl.on_event(ContainerReady("FRUIT", "vietnam", "export", "fruit", 100.0, 3600.0), 20.0)
     known(ctrl, C1="vietnam")
     assert [job.container_id for _, job in ctrl.yards["vietnam"].jobs] == ["SLOW"]  # FRUIT went to C1
+
+
+def test_closing_a_lane_breaks_the_plan_and_the_next_event_replans() -> None:
+    ctrl = CpsatController(make_layout())
+    known(ctrl, C1="china")
+    ctrl.on_event(TimerFired(REPLAN), 0.0)
+    assert ctrl.plans_made == 1
+    ctrl.close_lane(0)
+    ctrl.on_event(ready("X1", "china", arrived_at=10.0), 10.0)
+    assert ctrl.plans_made == 2
+    assert ctrl.scheduler.caps.lanes_from["vietnam"] == 1  # lane 0 no longer counts
+    ctrl.on_event(ready("X2", "china", arrived_at=20.0), 20.0)
+    assert ctrl.plans_made == 2  # no further re-plan without a reason
