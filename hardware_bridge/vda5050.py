@@ -1,0 +1,173 @@
+"""VDA 5050 at the edge: the controllers' message types to and from the protocol's JSON.
+
+Conversions are pure functions. Outgoing messages are built from `Order`,
+`InstantActions` and `CarrierState` and can be checked against the official 2.1 JSON
+schemas (vendored in `vda5050_schemas/`); incoming ones go through `decode`, which
+refuses a payload that is too large, not JSON, or not valid against the schema, with a
+`BadMessage` that says why and where — never anything the controllers would choke on.
+
+Version 2.0 vehicles take the same order and instant-action messages; the `version`
+field is the vehicle's. The non-standard `report` flag of a node (where a simulated
+carrier should report) is dropped: a real vehicle reports every node.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator
+
+from controllers.messages import Action, CarrierState, Edge, InstantActions, Node, Order
+
+SCHEMAS = Path(__file__).resolve().parent / "vda5050_schemas"
+Topic = Literal["order", "instantActions", "state", "connection", "visualization", "factsheet"]
+MAX_PAYLOAD_BYTES = 256 * 1024  # far above any state or order this site sends
+INTERFACE = "uagv"
+
+
+class BadMessage(ValueError):
+    """An incoming message that cannot be used; the text says why."""
+
+
+@lru_cache(maxsize=None)
+def validator(topic: Topic) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{topic}.schema").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def schema_errors(topic: Topic, message: dict[str, Any]) -> list[str]:
+    """Every way `message` breaks the official schema of `topic`, as 'path: reason'."""
+    return [
+        f"{'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
+        for err in sorted(validator(topic).iter_errors(message), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def topic_name(manufacturer: str, serial: str, topic: Topic, major: str = "v2") -> str:
+    """interfaceName/majorVersion/manufacturer/serialNumber/topic"""
+    return f"{INTERFACE}/{major}/{manufacturer}/{serial}/{topic}"
+
+
+def timestamp(seconds: float | None = None) -> str:
+    """ISO 8601 in UTC with milliseconds, as VDA 5050 writes it."""
+    moment = datetime.now(timezone.utc) if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _header(header_id: int, manufacturer: str, serial: str, version: str, at: float | None) -> dict[str, Any]:
+    return {
+        "headerId": header_id,
+        "timestamp": timestamp(at),
+        "version": version,
+        "manufacturer": manufacturer,
+        "serialNumber": serial,
+    }
+
+
+def _action(a: Action) -> dict[str, Any]:
+    return {"actionType": a.action_type, "actionId": a.action_id, "blockingType": a.blocking_type}
+
+
+def _node(n: Node) -> dict[str, Any]:
+    return {"nodeId": n.node_id, "sequenceId": n.sequence_id, "released": n.released, "actions": [_action(a) for a in n.actions]}
+
+
+def _edge(e: Edge) -> dict[str, Any]:
+    return {
+        "edgeId": e.edge_id,
+        "sequenceId": e.sequence_id,
+        "released": e.released,
+        "startNodeId": e.start_node_id,
+        "endNodeId": e.end_node_id,
+        "length": e.length_m,
+        "actions": [],
+    }
+
+
+def order_message(
+    order: Order, header_id: int, manufacturer: str, version: str = "2.1.0", at: float | None = None
+) -> dict[str, Any]:
+    return {
+        **_header(header_id, manufacturer, order.device_id, version, at),
+        "orderId": order.order_id,
+        "orderUpdateId": order.order_update_id,
+        "nodes": [_node(n) for n in order.nodes],
+        "edges": [_edge(e) for e in order.edges],
+    }
+
+
+def instant_actions_message(
+    msg: InstantActions, header_id: int, manufacturer: str, version: str = "2.1.0", at: float | None = None
+) -> dict[str, Any]:
+    return {**_header(header_id, manufacturer, msg.device_id, version, at), "actions": [_action(a) for a in msg.actions]}
+
+
+def state_message(
+    state: CarrierState,
+    header_id: int,
+    manufacturer: str,
+    remaining: tuple[list[Node], list[Edge]] = ([], []),
+    version: str = "2.1.0",
+    at: float | None = None,
+) -> dict[str, Any]:
+    """A vehicle's state (what an emulated vehicle sends); `remaining` are the nodes and
+    edges of its order not yet traversed."""
+    nodes, edges = remaining
+    return {
+        **_header(header_id, manufacturer, state.device_id, version, at),
+        "orderId": state.order_id,
+        "orderUpdateId": state.order_update_id,
+        "lastNodeId": state.last_node_id,
+        "lastNodeSequenceId": state.last_node_sequence_id,
+        "driving": state.driving,
+        "paused": state.paused,
+        "operatingMode": "AUTOMATIC",
+        "nodeStates": [{"nodeId": n.node_id, "sequenceId": n.sequence_id, "released": n.released} for n in nodes],
+        "edgeStates": [{"edgeId": e.edge_id, "sequenceId": e.sequence_id, "released": e.released} for e in edges],
+        "loads": [{"loadId": state.load, "loadType": "container"}] if state.load else [],
+        "actionStates": [],
+        "batteryState": {"batteryCharge": round(state.battery_pct, 2), "charging": state.charging},
+        "errors": [{"errorType": e, "errorLevel": "FATAL"} for e in state.errors],
+        "safetyState": {"eStop": "NONE", "fieldViolation": False},
+    }
+
+
+def decode(topic: Topic, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:
+    """An incoming payload as a valid message of `topic`, or BadMessage saying why."""
+    if len(payload) > max_bytes:
+        raise BadMessage(f"{topic}: {len(payload)} bytes, more than the {max_bytes} accepted")
+    try:
+        message = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadMessage(f"{topic}: not JSON ({exc})") from None
+    if not isinstance(message, dict):
+        raise BadMessage(f"{topic}: a JSON object is required, not {type(message).__name__}")
+    problems = schema_errors(topic, message)
+    if problems:
+        raise BadMessage(f"{topic}: " + "; ".join(problems[:5]))
+    return message
+
+
+def carrier_state(message: dict[str, Any]) -> CarrierState:
+    """A decoded state message as the controllers see it. The order is finished when
+    nothing of it is left to traverse."""
+    loads = message.get("loads") or []
+    battery = message["batteryState"]
+    return CarrierState(
+        device_id=message["serialNumber"],
+        order_id=message["orderId"],
+        order_update_id=message["orderUpdateId"],
+        last_node_id=message["lastNodeId"],
+        last_node_sequence_id=message["lastNodeSequenceId"],
+        driving=message["driving"],
+        paused=bool(message.get("paused", False)),
+        battery_pct=float(battery["batteryCharge"]),
+        charging=battery["charging"],
+        load=loads[0].get("loadId") if loads else None,
+        errors=tuple(e["errorType"] for e in message["errors"]),
+        order_finished=bool(message["orderId"]) and not message["nodeStates"] and not message["edgeStates"],
+    )
