@@ -2,6 +2,7 @@
 #   make simulate   run the 8-lane Hữu Nghị scenario and print its KPI table
 #   make test       run the test suite
 # Each creates the virtual environment in .venv and installs the project when missing.
+# The protocol tests also need Debian's mosquitto (apt-get install mosquitto; .ci/run does it).
 
 PYTHON ?= python3
 VENV := .venv

@@ -1,0 +1,214 @@
+"""Master control for VDA 5050 vehicles over MQTT.
+
+One `VehicleLink` holds one MQTT connection for a fleet of one manufacturer; each
+vehicle gets a `VehiclePort`, the device port the runtime sends its orders and instant
+actions to, exactly as it does to a simulated carrier.
+
+Incoming messages arrive on the MQTT network thread. They are decoded there — a
+payload that is too large, not JSON or not valid against the schema is logged,
+counted and dropped — and the events they carry wait in `inbox` until the loop that
+owns the controllers takes them with `drain`: controllers are never called from a
+protocol thread.
+
+Connection loss (the vehicle's connection topic says CONNECTIONBROKEN, as its last
+will does, or its state is older than `state_timeout_s`): the controllers are told
+with a state carrying the error CONNECTION_BROKEN, so that the vehicle keeps its
+reserved blocks and gets no job; orders for it are held, not sent, and go out once it
+is back online; its first state after that is passed on for the controllers to
+reconcile with their plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from controllers.messages import CarrierState, Command, Event, InstantActions, Order
+from controllers.ports import EventSink
+from hardware_bridge.vda5050 import (
+    BadMessage,
+    Topic,
+    carrier_state,
+    decode,
+    instant_actions_message,
+    order_message,
+    schema_errors,
+    topic_name,
+)
+
+log = logging.getLogger(__name__)
+CONNECTION_BROKEN = "CONNECTION_BROKEN"
+
+
+@dataclass
+class VehicleStatus:
+    serial: str
+    version: str = "2.1.0"  # most vehicles in service speak 2.0.0
+    online: bool = False
+    last_state: CarrierState | None = None
+    last_state_at: float = 0.0
+    held: list[Command] = field(default_factory=list)  # commands waiting for the vehicle to be back
+
+
+class VehiclePort:
+    """The runtime's device port for one vehicle behind the link."""
+
+    def __init__(self, link: VehicleLink, serial: str) -> None:
+        self.link = link
+        self.device_id = serial
+
+    def accept(self, command: Command) -> None:
+        self.link.send(self.device_id, command)
+
+
+class VehicleLink:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        manufacturer: str,
+        vehicles: dict[str, str],
+        *,
+        client_id: str = "master-control",
+        state_timeout_s: float = 10.0,
+    ) -> None:
+        """`vehicles` maps each serial number to the VDA 5050 version it speaks."""
+        self.host, self.port, self.manufacturer = host, port, manufacturer
+        self.status = {serial: VehicleStatus(serial, version) for serial, version in vehicles.items()}
+        self.state_timeout_s = state_timeout_s
+        self.inbox: queue.Queue[Event] = queue.Queue()
+        self.received = 0
+        self.dropped = 0
+        self.sent = 0
+        self._header = 0
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self, timeout_s: float = 5.0) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=10)
+        self.client.loop_start()
+        if not self._connected.wait(timeout_s):
+            self.stop()
+            raise ConnectionError(f"no MQTT broker answered at {self.host}:{self.port} within {timeout_s} s")
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def port_for(self, serial: str) -> VehiclePort:
+        if serial not in self.status:
+            raise KeyError(f"vehicle {serial} is not on this link")
+        return VehiclePort(self, serial)
+
+    # --- outgoing -------------------------------------------------------------------------
+
+    def send(self, serial: str, command: Command) -> None:
+        vehicle = self.status[serial]
+        with self._lock:
+            if not vehicle.online:
+                vehicle.held.append(command)  # no new order goes out until it is back
+                return
+        self._publish(vehicle, command)
+
+    def _publish(self, vehicle: VehicleStatus, command: Command) -> None:
+        self._header += 1
+        topic: Topic
+        if isinstance(command, Order):
+            topic, message = "order", order_message(command, self._header, self.manufacturer, vehicle.version)
+        elif isinstance(command, InstantActions):
+            topic = "instantActions"
+            message = instant_actions_message(command, self._header, self.manufacturer, vehicle.version)
+        else:
+            raise TypeError(f"a vehicle takes orders and instant actions, not {type(command).__name__}")
+        problems = schema_errors(topic, message)
+        if problems:  # never send what the standard does not allow
+            raise ValueError(f"{topic} for {vehicle.serial} breaks the VDA 5050 schema: {problems[:3]}")
+        self.client.publish(topic_name(self.manufacturer, vehicle.serial, topic), json.dumps(message), qos=0)
+        self.sent += 1
+
+    # --- incoming (MQTT network thread) -----------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        for topic in ("state", "connection"):
+            client.subscribe(f"uagv/v2/{self.manufacturer}/+/{topic}", qos=1)
+        self._connected.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.received += 1
+        parts = msg.topic.split("/")
+        serial, kind = (parts[3], parts[4]) if len(parts) == 5 else ("", "")
+        vehicle = self.status.get(serial)
+        if vehicle is None or kind not in ("state", "connection"):
+            return self._drop(f"{msg.topic}: not a vehicle of this link")
+        try:
+            message = decode(kind, msg.payload)  # type: ignore[arg-type]
+        except BadMessage as exc:
+            return self._drop(f"{serial}: {exc}")
+        if message["serialNumber"] != serial:
+            return self._drop(f"{serial}: the message names {message['serialNumber']}")
+        if kind == "connection":
+            self._on_connection(vehicle, message["connectionState"])
+        else:
+            self._on_state(vehicle, carrier_state(message))
+
+    def _drop(self, why: str) -> None:
+        self.dropped += 1
+        log.warning("dropped a message: %s", why)
+
+    def _on_state(self, vehicle: VehicleStatus, state: CarrierState) -> None:
+        vehicle.last_state, vehicle.last_state_at = state, time.monotonic()
+        if not vehicle.online:
+            self._back_online(vehicle)
+        self.inbox.put(state)
+
+    def _on_connection(self, vehicle: VehicleStatus, connection_state: str) -> None:
+        if connection_state == "ONLINE":
+            self._back_online(vehicle)
+        else:
+            self._broken(vehicle)
+
+    def _back_online(self, vehicle: VehicleStatus) -> None:
+        with self._lock:
+            vehicle.online = True
+            held, vehicle.held = vehicle.held, []
+        for command in held:
+            self._publish(vehicle, command)
+
+    def _broken(self, vehicle: VehicleStatus) -> None:
+        with self._lock:
+            was_online, vehicle.online = vehicle.online, False
+        if was_online and vehicle.last_state is not None:
+            errors = (*vehicle.last_state.errors, CONNECTION_BROKEN)
+            self.inbox.put(replace(vehicle.last_state, errors=errors, driving=False))
+
+    # --- for the loop that owns the controllers ---------------------------------------------
+
+    def check_timeouts(self) -> None:
+        """A vehicle whose last state is older than the timeout counts as disconnected."""
+        now = time.monotonic()
+        for vehicle in self.status.values():
+            if vehicle.online and vehicle.last_state is not None and now - vehicle.last_state_at > self.state_timeout_s:
+                self._broken(vehicle)
+
+    def drain(self, sink: EventSink) -> int:
+        """Hand every waiting event to the runtime, in arrival order."""
+        count = 0
+        while True:
+            try:
+                event = self.inbox.get_nowait()
+            except queue.Empty:
+                return count
+            sink.publish(event)
+            count += 1

@@ -1,0 +1,177 @@
+"""Master control over a real Mosquitto broker, with a vehicle played by a plain MQTT client."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from broker import Broker
+from controllers.messages import Action, CarrierState, Event, InstantActions, Node, Order
+from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
+from hardware_bridge.vda5050 import schema_errors, state_message, timestamp
+
+MAKER = "LangSonTwin"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+class FakeVehicle:
+    """A vehicle's MQTT side: receives orders, sends state and connection messages."""
+
+    def __init__(self, port: int, serial: str) -> None:
+        self.serial = serial
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"vehicle-{serial}")
+        will = {"headerId": 0, "timestamp": timestamp(), "version": "2.1.0", "manufacturer": MAKER,
+                "serialNumber": serial, "connectionState": "CONNECTIONBROKEN"}
+        self.client.will_set(self.topic("connection"), json.dumps(will), qos=1, retain=True)
+        ready = threading.Event()
+        self.client.on_connect = lambda c, *_: (
+            c.subscribe([(self.topic("order"), 0), (self.topic("instantActions"), 0)]),
+            ready.set(),
+        )
+        self.client.on_message = lambda c, u, m: self.received.append((m.topic.rsplit("/", 1)[1], json.loads(m.payload)))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert ready.wait(5)
+
+    def topic(self, kind: str) -> str:
+        return f"uagv/v2/{MAKER}/{self.serial}/{kind}"
+
+    def send(self, kind: str, payload: bytes | dict[str, Any]) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload)
+        self.client.publish(self.topic(kind), data, qos=1).wait_for_publish(5)
+
+    def connection(self, state: str) -> dict[str, Any]:
+        return {"headerId": 1, "timestamp": timestamp(), "version": "2.1.0", "manufacturer": MAKER,
+                "serialNumber": self.serial, "connectionState": state}
+
+    def drop_dead(self) -> None:
+        """Lose the connection without saying goodbye: the broker sends the last will."""
+        self.client.loop_stop()
+        self.client.socket().close()  # type: ignore[union-attr]
+
+
+def order(serial: str, update: int = 0) -> Order:
+    return Order(serial, "o1", update, (Node("VN", 0, True), Node("L0N0", 2, True, report=True)), ())
+
+
+def state(serial: str, **kw: Any) -> CarrierState:
+    base = CarrierState(serial, "o1", 0, "L0N0", 2, False, False, 80.0, False, None, order_finished=True)
+    return replace(base, **kw)
+
+
+@pytest.fixture
+def link(broker: Broker) -> Iterator[VehicleLink]:
+    lk = VehicleLink("127.0.0.1", broker.port, MAKER, {"AGV-1": "2.1.0", "AGV-2": "2.0.0"}, state_timeout_s=1.0)
+    lk.start()
+    yield lk
+    lk.stop()
+
+
+def test_orders_reach_the_vehicle_valid_in_its_own_version(broker: Broker, link: VehicleLink) -> None:
+    v1, v2 = FakeVehicle(broker.port, "AGV-1"), FakeVehicle(broker.port, "AGV-2")
+    for v in (v1, v2):
+        v.send("connection", v.connection("ONLINE"))
+    wait_for(lambda: all(s.online for s in link.status.values()))
+    link.port_for("AGV-1").accept(order("AGV-1"))
+    link.port_for("AGV-2").accept(InstantActions("AGV-2", (Action("startPause", "p1"),)))
+    wait_for(lambda: any(k == "order" for k, _ in v1.received) and any(k == "instantActions" for k, _ in v2.received))
+    sent_order = next(m for k, m in v1.received if k == "order")
+    assert schema_errors("order", sent_order) == [] and sent_order["version"] == "2.1.0"
+    assert "report" not in sent_order["nodes"][1]
+    actions = next(m for k, m in v2.received if k == "instantActions")
+    assert schema_errors("instantActions", actions) == [] and actions["version"] == "2.0.0"
+
+
+def test_states_come_to_the_controllers_only_through_drain(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")
+    v.send("state", state_message(state("AGV-1"), 5, MAKER))
+    wait_for(lambda: not link.inbox.empty())
+    sink = Sink()
+    assert link.drain(sink) == 1
+    assert sink.events == [state("AGV-1")]
+
+
+def test_bad_messages_are_counted_and_dropped_and_the_link_goes_on(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")
+    bad = state_message(state("AGV-1"), 5, MAKER)
+    bad["driving"] = "yes"
+    for payload in (b"{oops", json.dumps(bad).encode(), b"x" * 300_000, json.dumps([1]).encode()):
+        v.send("state", payload)
+    v.send("state", state_message(state("AGV-1", battery_pct=55.0), 6, MAKER))
+    wait_for(lambda: not link.inbox.empty())
+    sink = Sink()
+    link.drain(sink)
+    assert link.dropped == 4
+    assert [e.battery_pct for e in sink.events] == [55.0]  # type: ignore[union-attr]
+
+
+def test_a_lost_vehicle_is_reported_its_orders_held_and_sent_once_it_is_back(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")
+    v.send("state", state_message(state("AGV-1"), 5, MAKER))
+    wait_for(lambda: link.status["AGV-1"].online)
+    v.drop_dead()  # the broker publishes its last will: CONNECTIONBROKEN
+    wait_for(lambda: not link.status["AGV-1"].online)
+    sink = Sink()
+    link.drain(sink)
+    assert CONNECTION_BROKEN in sink.events[-1].errors  # type: ignore[union-attr]
+    link.port_for("AGV-1").accept(order("AGV-1", update=1))
+    assert link.status["AGV-1"].held and link.sent == 0
+    back = FakeVehicle(broker.port, "AGV-1")
+    back.send("state", state_message(state("AGV-1"), 9, MAKER))  # its first state after reconnecting
+    wait_for(lambda: any(k == "order" for k, _ in back.received))
+    assert link.sent == 1 and not link.status["AGV-1"].held
+    link.drain(sink)
+    assert sink.events[-1] == state("AGV-1")
+
+
+def test_a_vehicle_whose_state_goes_stale_counts_as_disconnected(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")
+    v.send("state", state_message(state("AGV-1"), 5, MAKER))
+    wait_for(lambda: link.status["AGV-1"].online)
+    time.sleep(1.2)
+    link.check_timeouts()
+    assert not link.status["AGV-1"].online
+    sink = Sink()
+    link.drain(sink)
+    assert CONNECTION_BROKEN in sink.events[-1].errors  # type: ignore[union-attr]
+
+
+def test_no_broker_is_a_clear_error() -> None:
+    from broker import free_port
+
+    lk = VehicleLink("127.0.0.1", free_port(), MAKER, {"AGV-1": "2.1.0"})
+    with pytest.raises(ConnectionError, match="no MQTT broker answered"):
+        lk.start(timeout_s=1.0)
