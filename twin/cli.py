@@ -48,7 +48,25 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--duration-h", type=_positive, help="override the scenario's duration")
     cmp.add_argument("--workers", type=_count, help="parallel runs (default: one per core)")
     cmp.add_argument("--out", type=Path, help="write compare.json to this folder")
+
+    emulate = sub.add_parser("emulate", help="run a device emulator speaking its real protocol")
+    kinds = emulate.add_subparsers(dest="device", required=True)
+    vehicle = kinds.add_parser("vehicle", help="a VDA 5050 vehicle over MQTT")
+    vehicle.add_argument("--broker", type=_host_port, default=("127.0.0.1", 1883), help="MQTT broker HOST:PORT")
+    vehicle.add_argument("--manufacturer", default="LangSonTwin")
+    vehicle.add_argument("--serial", required=True, help="the vehicle's serial number")
+    vehicle.add_argument("--speed", type=_positive, default=6.0, help="metres per second")
+    vehicle.add_argument("--state-period", type=_positive, default=1.0, help="seconds between state messages")
+    vehicle.add_argument("--start-node", default="VN", help="the node it stands on")
+    vehicle.add_argument("--version", choices=("2.0.0", "2.1.0"), default="2.1.0")
     return parser
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
+    return host, int(port)
 
 
 CONTROLLER_NAMES = ("fifo", "greedy", "cpsat")
@@ -123,6 +141,24 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     return 1 if unsafe else 0
 
 
+def emulate(args: argparse.Namespace) -> int:
+    import signal
+
+    from hardware_bridge.vehicle_emulator import VehicleEmulator
+
+    host, port = args.broker
+    emulator = VehicleEmulator(
+        host, port, args.manufacturer, args.serial, speed_mps=args.speed,
+        state_period_s=args.state_period, start_node=args.start_node, version=args.version,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
+    try:
+        emulator.run()
+    except KeyboardInterrupt:
+        emulator.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
@@ -133,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             return simulate(args, console)
         if args.command == "compare":
             return compare(args, console)
+        if args.command == "emulate":
+            return emulate(args)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,230 @@
+"""A VDA 5050 vehicle emulator: an MQTT client that drives its orders like a vehicle.
+
+It takes order and instantActions messages on its topics, drives the released base of
+its order edge by edge at a constant speed (edge lengths from the order), and sends
+its state every `state_period_s` and whenever it passes a node or stops. It honours
+startPause, stopPause and cancelOrder (stop at the next node), announces itself
+ONLINE on its connection topic with a last will of CONNECTIONBROKEN, and can be told
+to fail: an error in its state, or a dropped connection.
+
+Run as its own process: `checkpoint emulate vehicle --broker 127.0.0.1:1883 --serial AGV-900`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from controllers.messages import CarrierState, Edge, Node
+from hardware_bridge.vda5050 import BadMessage, decode, state_message, timestamp, topic_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Drive:
+    """What the vehicle has of its order: nodes and edges still ahead, and where it is."""
+
+    order_id: str = ""
+    update_id: int = 0
+    last_node: str = ""
+    last_seq: int = 0
+    nodes: list[Node] = field(default_factory=list)  # ahead, the first is the next to reach
+    edges: list[Edge] = field(default_factory=list)  # ahead, the first leads to nodes[0]
+    along_m: float = 0.0  # metres driven on edges[0]
+
+
+class VehicleEmulator:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        manufacturer: str,
+        serial: str,
+        *,
+        speed_mps: float = 6.0,
+        state_period_s: float = 1.0,
+        start_node: str = "VN",
+        version: str = "2.1.0",
+    ) -> None:
+        self.host, self.port = host, port
+        self.manufacturer, self.serial, self.version = manufacturer, serial, version
+        self.speed = speed_mps
+        self.period = state_period_s
+        self.drive = Drive(last_node=start_node)
+        self.paused = False
+        self.cancel = False
+        self.errors: list[str] = []
+        self.battery = 100.0
+        self._header = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"emulator-{serial}")
+        self.client.will_set(self._topic("connection"), json.dumps(self._connection("CONNECTIONBROKEN")), qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+
+    # --- MQTT ------------------------------------------------------------------------------
+
+    def _topic(self, kind: str) -> str:
+        return topic_name(self.manufacturer, self.serial, kind)  # type: ignore[arg-type]
+
+    def _connection(self, state: str) -> dict[str, Any]:
+        self._header += 1
+        return {
+            "headerId": self._header,
+            "timestamp": timestamp(),
+            "version": self.version,
+            "manufacturer": self.manufacturer,
+            "serialNumber": self.serial,
+            "connectionState": state,
+        }
+
+    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+        client.subscribe([(self._topic("order"), 0), (self._topic("instantActions"), 0)])
+        client.publish(self._topic("connection"), json.dumps(self._connection("ONLINE")), qos=1, retain=True)
+        self.publish_state()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        kind = msg.topic.rsplit("/", 1)[1]
+        try:
+            message = decode(kind, msg.payload)  # type: ignore[arg-type]
+        except BadMessage as exc:
+            log.warning("%s ignored a message: %s", self.serial, exc)
+            return
+        with self._lock:
+            if kind == "order":
+                self._take_order(message)
+            else:
+                for action in message["actions"]:
+                    self._instant(action["actionType"])
+        self.publish_state()
+
+    # --- orders ------------------------------------------------------------------------------
+
+    def _take_order(self, m: dict[str, Any]) -> None:
+        d = self.drive
+        nodes = [Node(n["nodeId"], n["sequenceId"], n["released"]) for n in m["nodes"]]
+        edges = [
+            Edge(e["edgeId"], e["sequenceId"], e["released"], e["startNodeId"], e["endNodeId"], float(e.get("length", 0.0)))
+            for e in m["edges"]
+        ]
+        if m["orderId"] != d.order_id:
+            if nodes[0].node_id != d.last_node:
+                log.warning("%s refused order %s: it starts at %s", self.serial, m["orderId"], nodes[0].node_id)
+                return
+            d.order_id, d.update_id = m["orderId"], m["orderUpdateId"]
+            d.nodes, d.edges, d.along_m = nodes[1:], edges, 0.0
+            d.last_seq = nodes[0].sequence_id
+            self.cancel = False
+            return
+        if m["orderUpdateId"] <= d.update_id:
+            return
+        # an update starts at the last released node: keep what is driven, replace the rest
+        stitch = next((k for k, n in enumerate(d.nodes) if n.sequence_id == nodes[0].sequence_id), None)
+        if stitch is None and nodes[0].sequence_id != d.last_seq:
+            log.warning("%s refused update %s: it does not start at the base end", self.serial, m["orderUpdateId"])
+            return
+        keep = 0 if stitch is None else stitch + 1
+        d.update_id = m["orderUpdateId"]
+        d.nodes = d.nodes[:keep] + nodes[1:]
+        d.edges = d.edges[:keep] + edges
+
+    def _instant(self, action_type: str) -> None:
+        if action_type == "startPause":
+            self.paused = True
+        elif action_type == "stopPause":
+            self.paused = False
+        elif action_type == "cancelOrder":
+            self.cancel = True
+
+    # --- failures an engineer can inject ----------------------------------------------------
+
+    def fail(self, error: str = "E-EMULATED") -> None:
+        with self._lock:
+            self.errors.append(error)
+        self.publish_state()
+
+    def recover(self) -> None:
+        with self._lock:
+            self.errors.clear()
+        self.publish_state()
+
+    def drop_connection(self) -> None:
+        """Vanish without a goodbye: the broker sends the last will."""
+        self.client.loop_stop()
+        sock = self.client.socket()
+        if sock is not None:
+            sock.close()
+
+    # --- driving -------------------------------------------------------------------------------
+
+    def _released_ahead(self) -> bool:
+        d = self.drive
+        return bool(d.edges) and d.edges[0].released and not self.cancel_done()
+
+    def cancel_done(self) -> bool:
+        return self.cancel and self.drive.along_m == 0.0
+
+    def step(self, dt: float) -> bool:
+        """Drive for `dt` seconds; True if a node was reached (a state is due)."""
+        with self._lock:
+            d = self.drive
+            if self.paused or self.errors or not self._released_ahead():
+                return False
+            d.along_m += self.speed * dt
+            self.battery = max(0.0, self.battery - 0.0005 * self.speed * dt)
+            reached = False
+            while d.edges and d.edges[0].released and d.along_m >= d.edges[0].length_m:
+                d.along_m -= d.edges[0].length_m
+                d.edges.pop(0)
+                node = d.nodes.pop(0)
+                d.last_node, d.last_seq = node.node_id, node.sequence_id
+                reached = True
+                if self.cancel or not (d.edges and d.edges[0].released):
+                    d.along_m = 0.0
+                    if self.cancel:
+                        d.nodes, d.edges = [], []
+                    break
+            return reached
+
+    def state(self) -> CarrierState:
+        d = self.drive
+        driving = not self.paused and not self.errors and bool(d.edges) and d.edges[0].released
+        return CarrierState(
+            self.serial, d.order_id, d.update_id, d.last_node, d.last_seq, driving, self.paused,
+            self.battery, False, None, tuple(self.errors), bool(d.order_id) and not d.nodes,
+        )
+
+    def publish_state(self) -> None:
+        with self._lock:
+            self._header += 1
+            d = self.drive
+            message = state_message(self.state(), self._header, self.manufacturer, (list(d.nodes), list(d.edges)), self.version)
+        self.client.publish(self._topic("state"), json.dumps(message), qos=0)
+
+    def run(self, tick_s: float = 0.05) -> None:
+        """Connect and drive until `stop` is called."""
+        self.client.connect(self.host, self.port, keepalive=5)
+        self.client.loop_start()
+        last_state = time.monotonic()
+        last = time.monotonic()
+        while not self._stop.is_set():
+            time.sleep(tick_s)
+            now = time.monotonic()
+            reached = self.step(now - last)
+            last = now
+            if reached or now - last_state >= self.period:
+                self.publish_state()
+                last_state = now
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def stop(self) -> None:
+        self._stop.set()

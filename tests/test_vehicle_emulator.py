@@ -1,0 +1,113 @@
+"""The VDA 5050 vehicle emulator as its own process, driven by master control over Mosquitto."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from broker import Broker
+from conftest import ROOT
+from controllers.messages import Action, CarrierState, Edge, Event, InstantActions, Node, Order
+from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
+
+MAKER = "LangSonTwin"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+    def states(self) -> list[CarrierState]:
+        return [e for e in self.events if isinstance(e, CarrierState)]
+
+
+@pytest.fixture
+def vehicle(broker: Broker) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
+         "--serial", "AGV-900", "--speed", "20", "--state-period", "0.2"],
+        cwd=ROOT,
+    )
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {"AGV-900": "2.1.0"}, state_timeout_s=2.0)
+    link.start()
+    sink = Sink()
+    try:
+        until(link, sink, lambda: link.status["AGV-900"].online, 15)
+        yield proc, link, sink
+    finally:
+        link.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def until(link: VehicleLink, sink: Sink, check, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        link.drain(sink)
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; last states: {sink.states()[-3:]}")
+
+
+def route(order_id: str, metres: float, released: int, update: int = 0, start: int = 0) -> Order:
+    """VN -> N1 -> N2 -> N3, each edge `metres` long, the first `released` edges released."""
+    names = ["VN", "N1", "N2", "N3"]
+    nodes = tuple(Node(names[i], 2 * i, i <= released) for i in range(start, 4))
+    edges = tuple(Edge(f"E{i}", 2 * i + 1, i < released, names[i], names[i + 1], metres) for i in range(start, 3))
+    return Order("AGV-900", order_id, update, nodes, edges)
+
+
+def test_the_emulator_drives_its_base_and_stops_at_its_end_until_extended(vehicle) -> None:  # type: ignore[no-untyped-def]
+    _, link, sink = vehicle
+    port = link.port_for("AGV-900")
+    port.accept(route("o1", 10.0, released=1))
+    until(link, sink, lambda: sink.states()[-1].last_node_id == "N1" and not sink.states()[-1].driving)
+    time.sleep(0.5)
+    link.drain(sink)
+    assert sink.states()[-1].last_node_id == "N1"  # the horizon is not driven
+    port.accept(route("o1", 10.0, released=3, update=1, start=1))
+    until(link, sink, lambda: sink.states()[-1].order_finished and sink.states()[-1].last_node_id == "N3")
+
+
+def test_pause_holds_the_vehicle_and_cancel_stops_it_at_the_next_node(vehicle) -> None:  # type: ignore[no-untyped-def]
+    _, link, sink = vehicle
+    port = link.port_for("AGV-900")
+    port.accept(route("o2", 40.0, released=3))
+    until(link, sink, lambda: sink.states()[-1].driving)
+    port.accept(InstantActions("AGV-900", (Action("startPause", "p1"),)))
+    until(link, sink, lambda: sink.states()[-1].paused)
+    held = sink.states()[-1].last_node_id
+    time.sleep(2.5)  # 50 m at 20 m/s if it did not hold
+    link.drain(sink)
+    assert sink.states()[-1].last_node_id == held and not sink.states()[-1].driving
+    port.accept(InstantActions("AGV-900", (Action("stopPause", "p2"), Action("cancelOrder", "c1"))))
+    until(link, sink, lambda: sink.states()[-1].order_finished)
+    stopped = sink.states()[-1].last_node_id
+    assert stopped != "N3" and stopped in ("N1", "N2")
+    time.sleep(1.0)
+    link.drain(sink)
+    assert sink.states()[-1].last_node_id == stopped
+
+
+def test_a_killed_emulator_is_reported_broken_by_its_last_will(vehicle) -> None:  # type: ignore[no-untyped-def]
+    proc, link, sink = vehicle
+    proc.kill()
+    until(link, sink, lambda: any(CONNECTION_BROKEN in s.errors for s in sink.states()), 15)
+    assert not link.status["AGV-900"].online
