@@ -11,10 +11,10 @@ owns the controllers takes them with `drain`: controllers are never called from 
 protocol thread.
 
 Connection loss (the vehicle's connection topic says CONNECTIONBROKEN, as its last
-will does, or its state is older than `state_timeout_s`): the controllers are told
+will does, its state is older than `state_timeout_s`, or the broker is gone): the controllers are told
 with a state carrying the error CONNECTION_BROKEN, so that the vehicle keeps its
-reserved blocks and gets no job; orders for it are held, not sent, and go out once it
-is back online; its first state after that is passed on for the controllers to
+reserved blocks and gets no job; orders for it are held, not sent, and go out (at the next
+`drain`) once it is back online; its first state after that is passed on for the controllers to
 reconcile with their plan.
 """
 
@@ -90,9 +90,13 @@ class VehicleLink:
         self._header = 0
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        # held commands of vehicles back online, sent by `drain`: never publish from a paho callback
+        self._release: list[tuple[VehicleStatus, Command]] = []
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -145,6 +149,12 @@ class VehicleLink:
             client.subscribe(f"uagv/v2/{self.manufacturer}/+/{topic}", qos=1)
         self._connected.set()
 
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        """Without the broker no vehicle can be reached: each counts as disconnected until
+        it speaks again (paho reconnects on its own)."""
+        for vehicle in self.status.values():
+            self._broken(vehicle)
+
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.received += 1
         parts = msg.topic.split("/")
@@ -182,9 +192,8 @@ class VehicleLink:
     def _back_online(self, vehicle: VehicleStatus) -> None:
         with self._lock:
             vehicle.online = True
-            held, vehicle.held = vehicle.held, []
-        for command in held:
-            self._publish(vehicle, command)
+            self._release.extend((vehicle, command) for command in vehicle.held)
+            vehicle.held = []
 
     def _broken(self, vehicle: VehicleStatus) -> None:
         with self._lock:
@@ -203,7 +212,12 @@ class VehicleLink:
                 self._broken(vehicle)
 
     def drain(self, sink: EventSink) -> int:
-        """Hand every waiting event to the runtime, in arrival order."""
+        """Send the commands held for vehicles now back, then hand every waiting event to
+        the runtime, in arrival order."""
+        with self._lock:
+            release, self._release = self._release, []
+        for vehicle, command in release:
+            self._publish(vehicle, command)
         count = 0
         while True:
             try:

@@ -65,10 +65,13 @@ class VehicleEmulator:
         self._header = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._state_due = False
+        self._online_due = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"emulator-{serial}")
         self.client.will_set(self._topic("connection"), json.dumps(self._connection("CONNECTIONBROKEN")), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)  # back soon after a broker restart
 
     # --- MQTT ------------------------------------------------------------------------------
 
@@ -88,8 +91,7 @@ class VehicleEmulator:
 
     def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
         client.subscribe([(self._topic("order"), 0), (self._topic("instantActions"), 0)])
-        client.publish(self._topic("connection"), json.dumps(self._connection("ONLINE")), qos=1, retain=True)
-        self.publish_state()
+        self._online_due = True
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         kind = msg.topic.rsplit("/", 1)[1]
@@ -104,7 +106,7 @@ class VehicleEmulator:
             else:
                 for action in message["actions"]:
                     self._instant(action["actionType"])
-        self.publish_state()
+            self._state_due = True  # sent by the driving loop: never publish from a paho callback
 
     # --- orders ------------------------------------------------------------------------------
 
@@ -149,12 +151,12 @@ class VehicleEmulator:
     def fail(self, error: str = "E-EMULATED") -> None:
         with self._lock:
             self.errors.append(error)
-        self.publish_state()
+            self._state_due = True
 
     def recover(self) -> None:
         with self._lock:
             self.errors.clear()
-        self.publish_state()
+            self._state_due = True
 
     def drop_connection(self) -> None:
         """Vanish without a goodbye: the broker sends the last will."""
@@ -220,7 +222,13 @@ class VehicleEmulator:
             now = time.monotonic()
             reached = self.step(now - last)
             last = now
-            if reached or now - last_state >= self.period:
+            if self._online_due:
+                self._online_due = False
+                message = json.dumps(self._connection("ONLINE"))
+                self.client.publish(self._topic("connection"), message, qos=1, retain=True)
+                reached = True
+            if reached or self._state_due or now - last_state >= self.period:
+                self._state_due = False
                 self.publish_state()
                 last_state = now
         self.client.disconnect()

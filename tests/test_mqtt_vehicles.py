@@ -151,7 +151,7 @@ def test_a_lost_vehicle_is_reported_its_orders_held_and_sent_once_it_is_back(bro
     assert link.status["AGV-1"].held and link.sent == 0
     back = FakeVehicle(broker.port, "AGV-1")
     back.send("state", state_message(state("AGV-1"), 9, MAKER))  # its first state after reconnecting
-    wait_for(lambda: any(k == "order" for k, _ in back.received))
+    wait_for(lambda: link.drain(sink) >= 0 and any(k == "order" for k, _ in back.received))
     assert link.sent == 1 and not link.status["AGV-1"].held
     link.drain(sink)
     assert sink.events[-1] == state("AGV-1")

@@ -111,3 +111,15 @@ def test_a_killed_emulator_is_reported_broken_by_its_last_will(vehicle) -> None:
     proc.kill()
     until(link, sink, lambda: any(CONNECTION_BROKEN in s.errors for s in sink.states()), 15)
     assert not link.status["AGV-900"].online
+
+
+def test_after_a_broker_restart_both_sides_reconnect_and_orders_flow_again(vehicle, broker: Broker) -> None:  # type: ignore[no-untyped-def]
+    _, link, sink = vehicle
+    broker.stop()
+    until(link, sink, lambda: any(CONNECTION_BROKEN in s.errors for s in sink.states()), 15)
+    assert not link.status["AGV-900"].online
+    link.port_for("AGV-900").accept(route("o9", 5.0, released=3))  # held while the broker is away
+    assert link.status["AGV-900"].held
+    broker.start()  # the same port
+    until(link, sink, lambda: link.status["AGV-900"].online, 30)
+    until(link, sink, lambda: sink.states()[-1].order_id == "o9" and sink.states()[-1].order_finished, 15)
