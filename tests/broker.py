@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from controllers.messages import CarrierState, Event
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -42,3 +44,16 @@ class Broker:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+
+class Sink:
+    """Stands in for the runtime: collects the events a bridge hands over."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+    def states(self) -> list[CarrierState]:
+        return [e for e in self.events if isinstance(e, CarrierState)]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from broker import Broker
 from twin.scenario import Scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,3 +29,12 @@ def make_scenario(data: dict[str, Any]) -> Scenario:
 @pytest.fixture
 def data() -> dict[str, Any]:
     return reference_data()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real Mosquitto on 127.0.0.1 at a free port, for this test alone."""
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()

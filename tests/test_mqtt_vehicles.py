@@ -7,34 +7,17 @@ import threading
 from dataclasses import replace
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 import pytest
 
-from broker import Broker
-from controllers.messages import Action, CarrierState, Event, InstantActions, Node, Order
+from broker import Broker, Sink
+from controllers.messages import Action, CarrierState, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 from hardware_bridge.vda5050 import schema_errors, state_message, timestamp
 
 MAKER = "LangSonTwin"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def publish(self, event: Event) -> None:
-        self.events.append(event)
 
 
 def wait_for(check: Callable[[], bool], timeout_s: float = 5.0) -> None:

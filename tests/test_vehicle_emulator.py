@@ -6,35 +6,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from broker import Broker
+from broker import Broker, Sink
 from conftest import ROOT
-from controllers.messages import Action, CarrierState, Edge, Event, InstantActions, Node, Order
+from controllers.messages import Action, Edge, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 
 MAKER = "LangSonTwin"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path)
-    b.start()
-    yield b
-    b.stop()
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def publish(self, event: Event) -> None:
-        self.events.append(event)
-
-    def states(self) -> list[CarrierState]:
-        return [e for e in self.events if isinstance(e, CarrierState)]
 
 
 @pytest.fixture
