@@ -59,7 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     vehicle.add_argument("--state-period", type=_positive, default=1.0, help="seconds between state messages")
     vehicle.add_argument("--start-node", default="VN", help="the node it stands on")
     vehicle.add_argument("--version", choices=("2.0.0", "2.1.0"), default="2.1.0")
+    crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
+    crane.add_argument("--port", type=_port, default=4840)
+    crane.add_argument("--move-s", type=_positive, default=2.0, help="seconds for a pick or place with the moves")
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -143,6 +152,12 @@ def compare(args: argparse.Namespace, console: Console) -> int:
 
 def emulate(args: argparse.Namespace) -> int:
     import signal
+
+    if args.device == "crane":
+        from hardware_bridge.opcua_crane import serve_crane
+
+        serve_crane(args.port, args.move_s)
+        return 0
 
     from hardware_bridge.vehicle_emulator import VehicleEmulator
 
