@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
     crane.add_argument("--port", type=_port, default=4840)
     crane.add_argument("--move-s", type=_positive, default=2.0, help="seconds for a pick or place with the moves")
+    gate = kinds.add_parser("gate", help="a gate lane's barrier and weighbridge over Modbus TCP on 127.0.0.1")
+    gate.add_argument("--port", type=_port, default=5020)
     return parser
 
 
@@ -157,6 +159,11 @@ def emulate(args: argparse.Namespace) -> int:
         from hardware_bridge.opcua_crane import serve_crane
 
         serve_crane(args.port, args.move_s)
+        return 0
+    if args.device == "gate":
+        from hardware_bridge.modbus_gate import serve_gate
+
+        serve_gate(args.port)
         return 0
 
     from hardware_bridge.vehicle_emulator import VehicleEmulator
