@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/twin_speed.py --record
 	$(VENV)/bin/python benchmarks/scheduler.py --record
+	$(VENV)/bin/python benchmarks/bridge.py --record
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,134 @@
+"""How much the VDA 5050 bridge absorbs, and how fast commands reach a vehicle, through
+a real Mosquitto broker started on 127.0.0.1 for the run.
+
+1. State messages per second the master-control link decodes, schema-checks and queues:
+   a publisher sends `--states` valid state messages of 20 vehicles as fast as it can.
+2. Controller-to-vehicle command latency: `--orders` orders, one at a time, from the
+   device port's `accept` to the vehicle's MQTT client receiving it; p50 and p99.
+
+Plate reads per second are not measured yet: plate reading is not built.
+
+    python benchmarks/bridge.py [--record] [--states N] [--orders N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from benchmarks.results import record  # noqa: E402
+from broker import Broker  # noqa: E402
+from controllers.messages import CarrierState, Node, Order  # noqa: E402
+from hardware_bridge.mqtt_vehicles import VehicleLink  # noqa: E402
+from hardware_bridge.vda5050 import state_message, topic_name  # noqa: E402
+
+MAKER = "LangSonTwin"
+
+
+def absorb(port: int, count: int) -> float:
+    serials = [f"AGV-{i:03d}" for i in range(20)]
+    link = VehicleLink("127.0.0.1", port, MAKER, {s: "2.1.0" for s in serials}, client_id="bench-master")
+    link.start()
+    payloads = [
+        (topic_name(MAKER, s, "state"), json.dumps(state_message(CarrierState(s, "o1", 0, "VN", 0, False, False, 80.0, False, None), k, MAKER)))
+        for k, s in enumerate(serials)
+    ]
+    sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-vehicles")
+    sender.max_queued_messages_set(0)
+    sender.connect("127.0.0.1", port)
+    sender.loop_start()
+    start = time.perf_counter()
+    for k in range(count):
+        topic, payload = payloads[k % len(payloads)]
+        sender.publish(topic, payload, qos=0)
+    deadline = time.monotonic() + 120
+    while link.received + link.dropped < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    got = link.inbox.qsize()
+    sender.loop_stop()
+    sender.disconnect()
+    link.stop()
+    return got / elapsed
+
+
+def latency(port: int, count: int) -> list[float]:
+    link = VehicleLink("127.0.0.1", port, MAKER, {"AGV-900": "2.1.0"}, client_id="bench-master-2")
+    link.start()
+    link.status["AGV-900"].online = True
+    arrived = threading.Event()
+    vehicle = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-vehicle")
+    ready = threading.Event()
+    vehicle.on_connect = lambda c, *_: (c.subscribe(topic_name(MAKER, "AGV-900", "order"), qos=0), ready.set())
+    vehicle.on_message = lambda *_: arrived.set()
+    vehicle.connect("127.0.0.1", port)
+    vehicle.loop_start()
+    ready.wait(5)
+    time.sleep(0.3)  # let the subscription settle
+    port_ = link.port_for("AGV-900")
+    out = []
+    for k in range(count):
+        order = Order("AGV-900", "o1", k, (Node("VN", 0, True), Node("L0N0", 2, True)), ())
+        arrived.clear()
+        start = time.perf_counter()
+        port_.accept(order)
+        if arrived.wait(5):
+            out.append(time.perf_counter() - start)
+    vehicle.loop_stop()
+    vehicle.disconnect()
+    link.stop()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--record", action="store_true", help="write the figures into benchmarks/RESULTS.md")
+    parser.add_argument("--states", type=int, default=20_000)
+    parser.add_argument("--orders", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        broker = Broker(Path(folder))
+        broker.start()
+        try:
+            rate = absorb(broker.port, args.states)
+            lat = sorted(latency(broker.port, args.orders))
+        finally:
+            broker.stop()
+    p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+    table = "\n".join(
+        [
+            "| figure | value |",
+            "|---|---:|",
+            f"| state messages absorbed (decoded, schema-checked, queued), {args.states:,} sent | {rate:,.0f} per s |",
+            f"| order latency, accept to vehicle, p50 ({len(lat)} orders) | {statistics.median(lat) * 1000:.2f} ms |",
+            f"| order latency, p99 | {p99 * 1000:.2f} ms |",
+            "| plate reads per second | not measured: plate reading is not built yet |",
+        ]
+    )
+    print(table)
+    if args.record:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        machine = f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores"
+        record(
+            "## Bridge",
+            f"## Bridge (benchmarks/bridge.py)\n\nMeasured {stamp} on {machine}, Mosquitto on 127.0.0.1.\n\n{table}\n",
+        )
+
+
+if __name__ == "__main__":
+    main()
