@@ -8,28 +8,12 @@ from __future__ import annotations
 
 import random
 
+from controllers.codes import iso6346_check_digit
 from controllers.messages import Side
-
-_LETTER_VALUES = {}
-_value = 10
-for _letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-    if _value % 11 == 0:  # ISO 6346 skips multiples of 11
-        _value += 1
-    _LETTER_VALUES[_letter] = _value
-    _value += 1
 
 OWNER = {"vietnam": "VNL", "china": "CGX"}  # owner codes of the twin's own containers
 VN_PROVINCES = ("12", "14", "29", "30", "51", "15", "20")  # Lạng Sơn is 12
 CN_PREFIXES = ("桂A", "桂F", "桂P", "粤B", "湘A", "云A")  # 桂F: Chongzuo, home of Pingxiang
-
-
-def iso6346_check_digit(code10: str) -> int:
-    """The check digit of the first ten characters of an ISO 6346 container code."""
-    total = 0
-    for i, ch in enumerate(code10):
-        value = _LETTER_VALUES[ch] if ch.isalpha() else int(ch)
-        total += value * (1 << i)
-    return total % 11 % 10
 
 
 def container_code(side: Side, serial: int) -> str:
