@@ -28,7 +28,8 @@ def vehicle(broker: Broker) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLi
     link.start()
     sink = Sink()
     try:
-        until(link, sink, lambda: link.status["AGV-900"].online, 15)
+        # online (its connection message) and its first state in hand: checks read the last state
+        until(link, sink, lambda: link.status["AGV-900"].online and bool(sink.states()), 15)
         yield proc, link, sink
     finally:
         link.stop()
