@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import settings
+
+# The randomised tests draw the same examples on every run, so that CI is reproducible;
+# HYPOTHESIS_PROFILE=explore draws new ones, to look further.
+settings.register_profile("reproducible", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 from broker import Broker
 from twin.scenario import Scenario, parse_scenario
