@@ -32,6 +32,7 @@ import paho.mqtt.client as mqtt
 
 from controllers.messages import CarrierState, Command, Event, InstantActions, Order
 from controllers.ports import EventSink
+from hardware_bridge.inbox import drain
 from hardware_bridge.vda5050 import (
     BadMessage,
     Topic,
@@ -218,11 +219,4 @@ class VehicleLink:
             release, self._release = self._release, []
         for vehicle, command in release:
             self._publish(vehicle, command)
-        count = 0
-        while True:
-            try:
-                event = self.inbox.get_nowait()
-            except queue.Empty:
-                return count
-            sink.publish(event)
-            count += 1
+        return drain(self.inbox, sink)

@@ -26,6 +26,7 @@ from asyncua.common.methods import uamethod
 
 from controllers.messages import Command, CraneCommand, CraneState, Event, Side
 from controllers.ports import EventSink
+from hardware_bridge.inbox import drain
 
 log = logging.getLogger(__name__)
 NAMESPACE = "urn:langson:checkpoint:crane"
@@ -204,14 +205,8 @@ class OpcUaCrane:
             await asyncio.sleep(self.poll_s)
 
     def drain(self, sink: EventSink) -> int:
-        count = 0
-        while True:
-            try:
-                event = self.inbox.get_nowait()
-            except queue.Empty:
-                return count
-            sink.publish(event)
-            count += 1
+        """Hand the crane's events to the runtime, in arrival order."""
+        return drain(self.inbox, sink)
 
 
 def serve_crane(port: int, move_s: float) -> None:

@@ -104,3 +104,31 @@ def test_after_a_broker_restart_both_sides_reconnect_and_orders_flow_again(vehic
     broker.start()  # the same port
     until(link, sink, lambda: link.status["AGV-900"].online, 30)
     until(link, sink, lambda: sink.states()[-1].order_id == "o9" and sink.states()[-1].order_finished, 15)
+
+
+def test_an_emulator_told_to_fail_reports_the_error_and_drives_no_more(broker: Broker) -> None:
+    import threading
+
+    from hardware_bridge.vehicle_emulator import VehicleEmulator
+
+    emulator = VehicleEmulator("127.0.0.1", broker.port, MAKER, "AGV-901", speed_mps=20.0, state_period_s=0.2)
+    runner = threading.Thread(target=emulator.run, daemon=True)
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {"AGV-901": "2.1.0"})
+    link.start()
+    runner.start()
+    sink = Sink()
+    try:
+        until(link, sink, lambda: link.status["AGV-901"].online and bool(sink.states()), 15)
+        emulator.fail("E-DRIVE")
+        until(link, sink, lambda: "E-DRIVE" in sink.states()[-1].errors)
+        order = Order("AGV-901", "o1", 0, (Node("VN", 0, True), Node("N1", 2, True)), (Edge("E0", 1, True, "VN", "N1", 10.0),))
+        link.port_for("AGV-901").accept(order)
+        time.sleep(1.0)  # 20 m at 20 m/s if it still drove
+        link.drain(sink)
+        assert sink.states()[-1].last_node_id == "VN" and not sink.states()[-1].driving
+        emulator.recover()
+        until(link, sink, lambda: sink.states()[-1].last_node_id == "N1" and not sink.states()[-1].errors)
+    finally:
+        emulator.stop()
+        runner.join(10)
+        link.stop()
