@@ -132,13 +132,18 @@ class ModbusGate:
 
     # --- the weighbridge -----------------------------------------------------------------------
 
+    def weight(self) -> tuple[int, bool]:
+        """The weight on the bridge now, kg, and whether it is stable."""
+        words = self._read(WEIGHT, 3)
+        return _join(words[:2]), words[2] == 1
+
     def weigh(self, truck_id: str, declared_kg: float, timeout_s: float = 10.0) -> WeightReading:
         """Wait for a stable weight and report it with the declaration."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            words = self._read(WEIGHT, 3)
-            if words[2] == 1 and _join(words[:2]) > 0:
-                return WeightReading(self.weighbridge_id, self.yard, truck_id, float(_join(words[:2])), declared_kg)
+            kg, stable = self.weight()
+            if stable and kg > 0:
+                return WeightReading(self.weighbridge_id, self.yard, truck_id, float(kg), declared_kg)
             time.sleep(0.05)
         raise TimeoutError(f"{self.weighbridge_id}: no stable weight for {truck_id} within {timeout_s} s")
 
@@ -147,7 +152,7 @@ class ModbusGate:
         self._write(LOAD, _split(kg))
 
 
-def serve_gate(port: int) -> None:
+def serve_gate(port: int, barrier_speed: float = 50.0, settle_s: float = 1.0) -> None:
     """Run a gate-lane emulator until interrupted (the `checkpoint emulate gate` command)."""
     import signal
 
@@ -156,6 +161,6 @@ def serve_gate(port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await GateEmulator(port).serve(stop)
+        await GateEmulator(port, barrier_speed, settle_s).serve(stop)
 
     asyncio.run(main())

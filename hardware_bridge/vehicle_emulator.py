@@ -3,7 +3,8 @@
 It takes order and instantActions messages on its topics, drives the released base of
 its order edge by edge at a constant speed (edge lengths from the order), and sends
 its state every `state_period_s` and whenever it passes a node or stops. It honours
-startPause, stopPause and cancelOrder (stop at the next node), announces itself
+startPause, stopPause, cancelOrder (stop at the next node) and startCharging
+(it charges where it stands until full), announces itself
 ONLINE on its connection topic with a last will of CONNECTIONBROKEN, and can be told
 to fail: an error in its state, or a dropped connection.
 
@@ -52,6 +53,7 @@ class VehicleEmulator:
         state_period_s: float = 1.0,
         start_node: str = "VN",
         version: str = "2.1.0",
+        charge_pct_per_s: float = 2.0,
     ) -> None:
         self.host, self.port = host, port
         self.manufacturer, self.serial, self.version = manufacturer, serial, version
@@ -62,6 +64,8 @@ class VehicleEmulator:
         self.cancel = False
         self.errors: list[str] = []
         self.battery = 100.0
+        self.charging = False
+        self.charge_rate = charge_pct_per_s
         self._header = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -145,6 +149,10 @@ class VehicleEmulator:
             self.paused = False
         elif action_type == "cancelOrder":
             self.cancel = True
+        elif action_type == "startCharging" and not self._released_ahead():
+            self.charging = True
+        elif action_type == "stopCharging":
+            self.charging = False
 
     # --- failures an engineer can inject ----------------------------------------------------
 
@@ -178,6 +186,10 @@ class VehicleEmulator:
         """Drive for `dt` seconds; True if a node was reached (a state is due)."""
         with self._lock:
             d = self.drive
+            if self.charging:  # at a charger until full
+                self.battery = min(100.0, self.battery + self.charge_rate * dt)
+                self.charging = self.battery < 100.0
+                return not self.charging
             if self.paused or self.errors or not self._released_ahead():
                 return False
             d.along_m += self.speed * dt
@@ -201,7 +213,7 @@ class VehicleEmulator:
         driving = not self.paused and not self.errors and bool(d.edges) and d.edges[0].released
         return CarrierState(
             self.serial, d.order_id, d.update_id, d.last_node, d.last_seq, driving, self.paused,
-            self.battery, False, None, tuple(self.errors), bool(d.order_id) and not d.nodes,
+            self.battery, self.charging, None, tuple(self.errors), bool(d.order_id) and not d.nodes,
         )
 
     def publish_state(self) -> None:

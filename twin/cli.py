@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--workers", type=_count, help="parallel runs (default: one per core)")
     cmp.add_argument("--out", type=Path, help="write compare.json to this folder")
 
+    run = sub.add_parser("run", help="mixed mode: run on the wall clock with the scenario's bridged devices")
+    run.add_argument("scenario", type=Path, help="scenario YAML file with a devices section")
+    run.add_argument("--speed", type=_positive, help="model seconds per wall second (default: the scenario's)")
+    run.add_argument("--duration-min", type=_positive, help="model minutes to run (default: the scenario's duration)")
+    run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    run.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
+    run.add_argument("--out", type=Path, help="write summary.json (with the devices' figures) to this folder")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
     emulate = sub.add_parser("emulate", help="run a device emulator speaking its real protocol")
     kinds = emulate.add_subparsers(dest="device", required=True)
     vehicle = kinds.add_parser("vehicle", help="a VDA 5050 vehicle over MQTT")
@@ -59,11 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     vehicle.add_argument("--state-period", type=_positive, default=1.0, help="seconds between state messages")
     vehicle.add_argument("--start-node", default="VN", help="the node it stands on")
     vehicle.add_argument("--version", choices=("2.0.0", "2.1.0"), default="2.1.0")
+    vehicle.add_argument("--charge-rate", type=_positive, default=2.0, help="battery %% gained per second at a charger")
     crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
     crane.add_argument("--port", type=_port, default=4840)
     crane.add_argument("--move-s", type=_positive, default=2.0, help="seconds for a pick or place with the moves")
     gate = kinds.add_parser("gate", help="a gate lane's barrier and weighbridge over Modbus TCP on 127.0.0.1")
     gate.add_argument("--port", type=_port, default=5020)
+    gate.add_argument("--barrier-speed", type=_positive, default=50.0, help="%% of the way the barrier moves per second")
+    gate.add_argument("--settle-s", type=_positive, default=1.0, help="seconds before a new weight is stable")
     return parser
 
 
@@ -152,6 +164,48 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     return 1 if unsafe else 0
 
 
+def run_mixed(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+    import json
+    import signal
+
+    from twin.kpi import summarise
+    from twin.mixed import MixedRun
+    from twin.report import render
+
+    scenario = load_scenario(args.scenario)
+    if args.speed is not None and args.speed > 1000:
+        raise ScenarioError(f"--speed: at most 1000, not {args.speed}")
+    mixed = MixedRun(scenario, speed=args.speed, seed=args.seed, controller=args.controller)
+    try:
+        mixed.open()
+    except (ConnectionError, TimeoutError) as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    duration = args.duration_min * 60 if args.duration_min else None
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await mixed.run(duration, stop)
+
+    try:
+        asyncio.run(main())
+    finally:
+        mixed.close()
+    summary = summarise(mixed.world)
+    summary["devices"] = mixed.device_summary()
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not args.quiet:
+        render(summary, console)
+        console.print_json(data=summary["devices"])
+    return 0 if summary["safety_violations"] == 0 and summary["containers_lost"] == 0 else 1
+
+
 def emulate(args: argparse.Namespace) -> int:
     import signal
 
@@ -163,7 +217,7 @@ def emulate(args: argparse.Namespace) -> int:
     if args.device == "gate":
         from hardware_bridge.modbus_gate import serve_gate
 
-        serve_gate(args.port)
+        serve_gate(args.port, args.barrier_speed, args.settle_s)
         return 0
 
     from hardware_bridge.vehicle_emulator import VehicleEmulator
@@ -172,6 +226,7 @@ def emulate(args: argparse.Namespace) -> int:
     emulator = VehicleEmulator(
         host, port, args.manufacturer, args.serial, speed_mps=args.speed,
         state_period_s=args.state_period, start_node=args.start_node, version=args.version,
+        charge_pct_per_s=args.charge_rate,
     )
     signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
     try:
@@ -193,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             return compare(args, console)
         if args.command == "emulate":
             return emulate(args)
+        if args.command == "run":
+            return run_mixed(args, console)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from twin.identifiers import carrier_id
+
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -222,6 +224,79 @@ class Faults(Strict):
     gate: FaultSpec | None = None  # plate camera and barrier of one gate lane
 
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+SideName = Literal["vietnam", "china"]
+
+
+class Endpoint(Strict):
+    host: str = "127.0.0.1"
+    port: Port
+
+
+class BridgedVehicle(Strict):
+    """A carrier of the fleet that is a VDA 5050 vehicle (real or emulated)."""
+
+    carrier: Annotated[str, Field(pattern=r"^AGV-\d{3}$")]  # the fleet id the controllers use
+    version: Literal["2.0.0", "2.1.0"] = "2.1.0"
+
+
+class Vehicles(Strict):
+    broker: Endpoint
+    manufacturer: Annotated[str, Field(min_length=1, pattern=r"^[^/#+]+$")] = "LangSonTwin"
+    state_timeout_s: PositiveFloat = 10.0  # a vehicle silent this long counts as disconnected
+    carriers: Annotated[list[BridgedVehicle], Field(min_length=1)]
+
+
+class BridgedCrane(Strict):
+    crane: Annotated[str, Field(pattern=r"^(VN|CN)-crane-\d+$")]
+    endpoint: Annotated[str, Field(pattern=r"^opc\.tcp://[^/\s]+:\d+(/.*)?$")]
+
+
+class BridgedGate(Strict):
+    """One gate lane's barrier and weighbridge behind a Modbus TCP server."""
+
+    yard: SideName
+    endpoint: Endpoint
+    barrier_timeout_s: PositiveFloat = 30.0  # a barrier that has not moved by then is reported
+
+
+class BridgedCamera(Strict):
+    """A plate camera: `frames: twin` shows it a rendered frame of each truck the twin sends."""
+
+    yard: SideName
+    frames: Literal["twin"] = "twin"
+    retries: Annotated[int, Field(ge=0, le=10)] = 2  # more frames before an officer reads the plate
+
+
+class Devices(Strict):
+    """The devices that are bridged to real or emulated hardware; all others are simulated."""
+
+    vehicles: Vehicles | None = None
+    cranes: list[BridgedCrane] = []
+    gates: list[BridgedGate] = []
+    cameras: list[BridgedCamera] = []
+
+    @model_validator(mode="after")
+    def _once_each(self) -> Devices:
+        for what, names in (
+            ("carrier", [v.carrier for v in self.vehicles.carriers] if self.vehicles else []),
+            ("crane", [c.crane for c in self.cranes]),
+            ("gate of yard", [g.yard for g in self.gates]),
+            ("camera of yard", [c.yard for c in self.cameras]),
+        ):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{what} {', '.join(twice)} is listed twice")
+        return self
+
+
+class Realtime(Strict):
+    """Mixed mode runs on the wall clock; `speed` model seconds pass per wall second."""
+
+    speed: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    tick_s: Annotated[float, Field(ge=0.005, le=1.0)] = 0.05
+
+
 class Scenario(Strict):
     name: str
     description: str = ""
@@ -238,6 +313,24 @@ class Scenario(Strict):
     warmup_h: NonNegativeFloat = 0.0
     seed: int = 1
     sample_interval_min: Annotated[float, Field(gt=0, le=240)] = 5.0
+    devices: Devices | None = None  # mixed mode: the bridged devices
+    realtime: Realtime = Realtime()
+
+    @model_validator(mode="after")
+    def _bridged_devices_exist(self) -> Scenario:
+        if self.devices is None:
+            return self
+        fleet = {carrier_id(i) for i in range(self.fleet.carriers)}
+        if self.devices.vehicles:
+            for v in self.devices.vehicles.carriers:
+                if v.carrier not in fleet:
+                    raise ValueError(f"devices: carrier {v.carrier} is not in a fleet of {self.fleet.carriers}")
+        for c in self.devices.cranes:
+            prefix, number = c.crane.split("-crane-")
+            yard = self.yards.vietnam if prefix == "VN" else self.yards.china
+            if not 1 <= int(number) <= yard.cranes:
+                raise ValueError(f"devices: crane {c.crane} does not exist; that yard has {yard.cranes}")
+        return self
 
     @model_validator(mode="after")
     def _warmup(self) -> Scenario:

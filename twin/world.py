@@ -28,6 +28,7 @@ from controllers.messages import Direction, Side
 from controllers.ports import Controller
 from controllers.runtime import Runtime
 from twin import identifiers
+from twin.bridged import Bridges, CarrierMirror, install
 from twin.carrier import CarrierSpec, SimCarrier, breakdowns
 from twin.geometry import SiteGeometry
 from twin.meters import Level
@@ -35,7 +36,7 @@ from twin.safety import SafetyMonitor
 from twin.sampling import stream
 from twin.scenario import DIRECTIONS, Scenario
 from twin.traditional import TraditionalFlow
-from twin.yard import Container, DirectionStats, Station, YardModel
+from twin.yard import Container, Crane, DirectionStats, Station, YardModel
 
 SIDES: tuple[Side, Side] = ("vietnam", "china")
 
@@ -114,6 +115,7 @@ class World:
         seed: int | None = None,
         demand_scale: float = 1.0,
         controller: str | None = None,
+        bridges: Bridges | None = None,
     ) -> None:
         self.scenario = scenario
         self.controller_name = controller or scenario.controller
@@ -151,6 +153,8 @@ class World:
             side: YardModel(self, side, getattr(scenario.yards, side), stream(self.seed, f"yard-{side}"))
             for side in SIDES
         }
+        self.bridges = bridges
+        self.device_events = install(self, bridges) if bridges is not None else None
         for yard in self.yards.values():
             self.runtime.attach(yard.gate)
             self.runtime.attach(yard.weighbridge)
@@ -164,10 +168,15 @@ class World:
             charge_rate_kw=fleet.charge_rate_kw,
         )
         at_vietnam = round(fleet.carriers * fleet.share_at_vietnam)
-        self.carriers: dict[str, SimCarrier] = {}
+        self.carriers: dict[str, SimCarrier | CarrierMirror] = {}
+        vehicles = bridges.vehicles if bridges is not None else {}
         for i, cid in enumerate(self.layout.fleet.carriers):
             home: Side = "vietnam" if i < at_vietnam else "china"
-            carrier = SimCarrier(self, cid, YARD_NODE[home], spec)
+            carrier: SimCarrier | CarrierMirror
+            if cid in vehicles:  # a VDA 5050 vehicle: the world follows its states
+                carrier = CarrierMirror(self, cid, vehicles[cid], YARD_NODE[home])
+            else:
+                carrier = SimCarrier(self, cid, YARD_NODE[home], spec)
             self.carriers[cid] = carrier
             self.runtime.attach(carrier)
         self.traditional = (
@@ -193,14 +202,16 @@ class World:
         faults = sc.faults
         if faults.carrier:
             rng = stream(self.seed, "faults-carrier")
-            for carrier in self.carriers.values():
+            for carrier in self.sim_carriers():
                 env.process(breakdowns(env, carrier, faults.carrier.mtbf_h * 3600, faults.carrier.mttr_min * 60, rng))
         for side in SIDES:
             yard = self.yards[side]
             if faults.crane:
                 rng = stream(self.seed, f"faults-crane-{side}")
                 for crane in yard.cranes:
-                    env.process(yard.crane_faults(crane, faults.crane.mtbf_h * 3600, faults.crane.mttr_min * 60, rng))
+                    if isinstance(crane, Crane):  # a bridged crane reports its own faults
+                        mtbf, mttr = faults.crane.mtbf_h * 3600, faults.crane.mttr_min * 60
+                        env.process(yard.crane_faults(crane, mtbf, mttr, rng))
             for kind, spec, station in (
                 ("scanner", faults.scanner, yard.scanners),
                 ("weighbridge", faults.weighbridge, yard.weighbridges),
@@ -268,6 +279,9 @@ class World:
 
         return spawn
 
+    def sim_carriers(self) -> list[SimCarrier]:
+        return [c for c in self.carriers.values() if isinstance(c, SimCarrier)]
+
     def yard_at(self, node_id: str) -> YardModel | None:
         for side, yard in self.yards.items():
             if YARD_NODE[side] == node_id:
@@ -286,6 +300,8 @@ class World:
     def carrier_wgs84(self, carrier_id: str) -> tuple[float, float]:
         """A carrier's position now, as (lat, lon), for maps and tracking."""
         c = self.carriers[carrier_id]
+        if not isinstance(c, SimCarrier):  # a bridged vehicle: where it last reported
+            return self.node_wgs84(c.node_id)
         pos, idx = c.pos, c.idx
         if c.moving:  # between two reports: where its constant-speed stretch has taken it
             pos += (self.env.now - c.moved_at) * c.spec.speed_mps
@@ -415,11 +431,20 @@ class World:
 
     # --- running ------------------------------------------------------------------------
 
+    def begin(self) -> None:
+        """Start the controllers; each simulated carrier says where it stands (a bridged
+        vehicle says so in its first state)."""
+        self.runtime.start()
+        for carrier in self.sim_carriers():
+            self.runtime.publish(carrier.state())
+
+    def finish(self) -> None:
+        self._sample()
+        self._watch_deadlock()
+
     def run(self, progress: Callable[[float], None] | None = None) -> None:
         """Run the scenario to its end; `progress` gets the fraction done now and then."""
-        self.runtime.start()
-        for carrier in self.carriers.values():
-            self.runtime.publish(carrier.state())
+        self.begin()
         end = self.scenario.duration_h * 3600
         if progress is None:
             self.env.run(until=end)
@@ -430,5 +455,4 @@ class World:
                 t = min(end, t + step)
                 self.env.run(until=t)
                 progress(t / end)
-        self._sample()
-        self._watch_deadlock()
+        self.finish()

@@ -95,13 +95,31 @@ class Station:
             yield self.env.timeout(repair_s)
 
 
-class Gate:
-    """Licence-plate camera and barrier: the barrier opens only on a controller command."""
+class SimCamera:
+    """The gate's plate camera in the twin: it reads every plate right."""
 
-    def __init__(self, device_id: str) -> None:
+    def __init__(self, yard: YardModel) -> None:
+        self.yard = yard
+
+    def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None:
+        yard = self.yard
+        yard.world.runtime.publish(PlateRead(yard.gate.device_id, yard.side, truck_id, plate, purpose))
+
+
+class Gate:
+    """The barrier: it opens only on a controller command."""
+
+    def __init__(self, yard: YardModel, device_id: str) -> None:
+        self.yard = yard
         self.device_id = device_id
         self.waiting: dict[str, simpy.Event] = {}
         self.opened = 0
+
+    def arrive(self, truck_id: str) -> simpy.Event:
+        """A truck stops at the barrier; the event fires when it may drive through."""
+        opened = self.yard.env.event()
+        self.waiting[truck_id] = opened
+        return opened
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, BarrierCommand):
@@ -115,10 +133,19 @@ class Gate:
 
 
 class Weighbridge:
-    def __init__(self, device_id: str) -> None:
+    def __init__(self, yard: YardModel, device_id: str) -> None:
+        self.yard = yard
         self.device_id = device_id
         self.waiting: dict[str, simpy.Event] = {}
         self.rejected = 0
+
+    def weigh(self, truck_id: str, measured_kg: float, declared_kg: float) -> simpy.Event:
+        """A truck stands on the bridge; the event fires with the controllers' decision."""
+        decision = self.yard.env.event()
+        self.waiting[truck_id] = decision
+        yard = self.yard
+        yard.world.runtime.publish(WeightReading(self.device_id, yard.side, truck_id, measured_kg, declared_kg))
+        return decision
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, WeighDecision):
@@ -246,8 +273,9 @@ class YardModel:
         self.pickup_delay = sampler(spec.pickup_delay, rng)
         self.staging = simpy.Resource(self.env, capacity=spec.staging_capacity_trucks)
         self.staging_used = Level()
-        self.gate = Gate(f"{prefix}-gate")
-        self.weighbridge = Weighbridge(f"{prefix}-weighbridge")
+        self.gate = Gate(self, f"{prefix}-gate")
+        self.weighbridge = Weighbridge(self, f"{prefix}-weighbridge")
+        self.camera: SimCamera = SimCamera(self)
         self.cranes_busy = Level()
         move = sampler(spec.crane_move, rng)
         self.cranes = [Crane(self, f"{prefix}-crane-{i + 1}", move) for i in range(spec.cranes)]
@@ -275,12 +303,7 @@ class YardModel:
             yield from self._through_barrier(c.truck_id, c.plate, "deliver")
             c.step = "weighbridge"
             yield from self.weighbridges.use()
-            decision = env.event()
-            self.weighbridge.waiting[c.truck_id] = decision
-            self.world.runtime.publish(
-                WeightReading(self.weighbridge.device_id, self.side, c.truck_id, c.measured_kg, c.declared_kg)
-            )
-            accepted = bool((yield decision))
+            accepted = bool((yield self.weighbridge.weigh(c.truck_id, c.measured_kg, c.declared_kg)))
             c.step = "scanner"
             yield from self.scanners.use()
             channel = self._risk_channel(accepted)
@@ -303,10 +326,11 @@ class YardModel:
         stats.in_yard.change(env.now, -1)
         stats.truck_waits.add(env.now - c.arrived_at)
 
-    def _through_barrier(self, truck_id: str, plate: str, purpose: str) -> Generator[simpy.Event, None, None]:
-        opened = self.env.event()
-        self.gate.waiting[truck_id] = opened
-        self.world.runtime.publish(PlateRead(self.gate.device_id, self.side, truck_id, plate, purpose))  # type: ignore[arg-type]
+    def _through_barrier(
+        self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]
+    ) -> Generator[simpy.Event, None, None]:
+        opened = self.gate.arrive(truck_id)
+        self.camera.show(truck_id, plate, purpose)
         yield opened
 
     def _risk_channel(self, weight_accepted: bool) -> str:

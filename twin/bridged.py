@@ -1,0 +1,457 @@
+"""The twin's side of bridged devices: mirrors that keep the world true to real ones.
+
+In mixed mode some devices are real or emulated machines behind the hardware bridge.
+The controllers drive them through the same runtime as simulated ones; the world
+stands in front of them as their physical surroundings:
+
+- a carrier mirror forwards orders to its vehicle, and follows the vehicle's states:
+  where it is, which blocks it occupies (for the safety monitor), the container a crane
+  put on it (an emulated vehicle has no load sensor);
+- a crane mirror forwards commands and, when the crane reports a move done, moves the
+  container in the world;
+- a gate mirror opens the barrier over the bridge and lets the truck through once the
+  barrier reports itself open; it puts the truck's weight on the weighbridge and reports
+  the stable weight the weighbridge gives;
+- a camera mirror shows the camera a frame of each arriving truck and stands in for
+  the officer when the plate cannot be read.
+
+Events from the bridge reach the world through `DeviceEvents.publish`, in the loop that
+owns the controllers; the mirrors pass them on to the runtime.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Generator, Literal, Protocol
+
+import simpy
+
+from controllers.codes import country_of
+from controllers.layout import YARD_NODE
+from controllers.messages import (
+    BarrierCommand,
+    CarrierState,
+    Command,
+    CraneCommand,
+    CraneState,
+    Event,
+    Order,
+    PlateRead,
+    Side,
+    WeighDecision,
+    WeightReading,
+)
+from controllers.ports import DevicePort
+from hardware_bridge.plate_camera import CameraResult
+from twin.carrier import CommandRejected
+from twin.safety import INF
+from twin.yard import Gate, Weighbridge, YardModel
+
+if TYPE_CHECKING:
+    from twin.world import World
+
+
+class GateDevice(Protocol):
+    """A gate lane's barrier and weighbridge as the bridge offers them."""
+
+    device_id: str
+
+    def accept(self, command: Command) -> None: ...
+
+    def barrier_position(self) -> int: ...
+
+    def put_load(self, kg: int) -> None: ...
+
+    def weight(self) -> tuple[int, bool]: ...
+
+
+class CameraDevice(Protocol):
+    """A plate camera as the bridge offers it: shown frames, it reports what it matched."""
+
+    def expect(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None: ...
+
+    def submit(self, truck_id: str, frame: Any) -> Any: ...
+
+    def forget(self, truck_id: str) -> None: ...
+
+
+@dataclass
+class Bridges:
+    """The bridged devices of a mixed-mode run, by the id the controllers know them by."""
+
+    vehicles: dict[str, DevicePort] = field(default_factory=dict)
+    cranes: dict[str, DevicePort] = field(default_factory=dict)
+    gates: dict[Side, GateDevice] = field(default_factory=dict)
+    cameras: dict[Side, CameraDevice] = field(default_factory=dict)
+    camera_retries: dict[Side, int] = field(default_factory=dict)
+    barrier_timeout_s: dict[Side, float] = field(default_factory=dict)
+
+
+# --- carriers ----------------------------------------------------------------------------
+
+
+class CarrierMirror:
+    """A bridged vehicle as the world sees it. It has the attributes the world's KPIs,
+    deadlock watch and map read from a simulated carrier."""
+
+    def __init__(self, world: World, device_id: str, vehicle: DevicePort, node_id: str) -> None:
+        self.world = world
+        self.env = world.env
+        self.device_id = device_id
+        self.vehicle = vehicle
+        self._load: str | None = None
+        self.containers_carried = 0
+        self.paused = self.broken = self.charging = self.moving = False
+        self.in_use = self.under_crane = False
+        self.energy_used_kwh = {"export": 0.0, "import": 0.0}
+        self.distance_m = 0.0
+        self.order_id = ""
+        self.nodes: list[str] = [node_id]
+        self.seq_index: dict[int, int] = {0: 0}
+        self.edge_block: list[int] = []
+        self.edge_length: list[float] = []
+        self.released_upto = 0
+        self.idx = 0
+        self.occupied = -1  # the block it stands or drives in
+        self.occupied_since = 0.0
+        self.stopped_block = -1
+        self.last_state: CarrierState | None = None
+
+    @property
+    def node_id(self) -> str:
+        return self.nodes[self.idx]
+
+    @property
+    def load(self) -> str | None:
+        """The container a crane put on it (the world's truth: an emulated vehicle has no
+        load sensor)."""
+        return self._load
+
+    @load.setter
+    def load(self, container_id: str | None) -> None:
+        self.containers_carried += container_id is not None
+        self._load = container_id
+
+    def accept(self, command: Command) -> None:
+        if isinstance(command, Order):
+            self._route(command)
+        self.vehicle.accept(command)
+
+    def _route(self, order: Order) -> None:
+        """Keep the order's route and tell the safety monitor which blocks it releases."""
+        if order.order_id != self.order_id:
+            first = order.nodes[0]
+            self.order_id = order.order_id
+            self.nodes, self.seq_index = [first.node_id], {first.sequence_id: 0}
+            self.edge_block, self.edge_length = [], []
+            self.idx = self.released_upto = 0
+        else:
+            start = self.seq_index.get(order.nodes[0].sequence_id)
+            if start is None:
+                return  # not stitched to what we know: the vehicle will refuse it too
+            del self.nodes[start + 1 :], self.edge_block[start:], self.edge_length[start:]
+            self.released_upto = min(self.released_upto, start)
+        for node, edge in zip(order.nodes[1:], order.edges):
+            if not node.released:
+                break
+            block = self.world.edge_block.get(edge.edge_id, -1)
+            self.seq_index[node.sequence_id] = len(self.nodes)
+            self.nodes.append(node.node_id)
+            self.edge_block.append(block)
+            self.edge_length.append(edge.length_m)
+            if block >= 0:
+                self.world.safety.release(block, self.device_id)
+            self.released_upto = len(self.nodes) - 1
+        self.update_use()
+
+    def observe(self, state: CarrierState) -> None:
+        """A state from the vehicle: follow it through the blocks, then report it."""
+        now = self.env.now
+        if state.order_id == self.order_id:
+            reached = self.seq_index.get(state.last_node_sequence_id, self.idx)
+            for e in range(self.idx, reached):
+                self.distance_m += self.edge_length[e]
+                block = self.edge_block[e]
+                if block >= 0 and block != self.occupied:  # passed between two reports
+                    self.world.safety.move(self.device_id, [block], [now], [now])
+            self.idx = max(self.idx, reached)
+        # the block it is in: the next edge while it drives on, else the one it came by
+        ahead = state.driving and self.idx < self.released_upto
+        block = self.edge_block[self.idx] if ahead else self.edge_block[self.idx - 1] if self.idx > 0 else -1
+        if state.last_node_id in YARD_NODE.values() and not ahead:
+            block = -1
+        if block != self.occupied:
+            if self.occupied >= 0:
+                self.world.safety.leave(self.occupied, now, self.occupied_since)
+            if block >= 0:
+                self.world.safety.move(self.device_id, [block], [now], [INF])
+            self.occupied, self.occupied_since = block, now
+        self.stopped_block = block if not state.driving else -1
+        self.moving = state.driving
+        self.paused = state.paused
+        self.broken = bool(state.errors)
+        self.charging = state.charging
+        self.last_state = state
+        self.update_use()
+        self.world.runtime.publish(replace(state, load=self.load) if state.load is None else state)
+
+    def update_use(self) -> None:
+        in_use = self.load is not None or self.idx < self.released_upto or self.charging or self.under_crane
+        if in_use != self.in_use:
+            self.in_use = in_use
+            self.world.carriers_busy.change(self.env.now, 1 if in_use else -1)
+
+
+# --- cranes ------------------------------------------------------------------------------
+
+
+class CraneMirror:
+    """A bridged crane: commands go to it; a move it reports done moves the container."""
+
+    def __init__(self, yard: YardModel, device_id: str, crane: DevicePort) -> None:
+        self.yard = yard
+        self.env = yard.env
+        self.device_id = device_id
+        self.crane = crane
+        self.busy = self.fault = False
+        self.moves = 0
+        self.doing: CraneCommand | None = None
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, CraneCommand):
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        if self.busy:
+            raise CommandRejected(f"{self.device_id} is busy and was given {command.op}")
+        self.busy, self.doing = True, command
+        self.yard.cranes_busy.change(self.env.now, 1)
+        self._under_crane(command, True)
+        self.crane.accept(command)
+
+    def _under_crane(self, command: CraneCommand, working: bool) -> None:
+        carrier = self.yard.world.carriers.get(command.carrier_id or "")
+        if carrier is not None:
+            carrier.under_crane = working
+            carrier.update_use()
+
+    def observe(self, state: CraneState) -> None:
+        cmd = self.doing
+        self.fault = state.fault
+        if cmd is not None and state.done_op == cmd.op and state.container_id == cmd.container_id:
+            placed_on = self.yard.crane_effect(cmd)  # the container is where the crane put it
+            if placed_on != state.placed_on:
+                raise CommandRejected(f"{self.device_id} placed {cmd.container_id} on {state.placed_on}, not {placed_on}")
+            self._done(cmd)
+            self.moves += 1
+        elif cmd is not None and state.fault and not state.busy:
+            self._done(cmd)  # the move failed: the container stays where it was
+        self.yard.world.runtime.publish(state)
+
+    def _done(self, cmd: CraneCommand) -> None:
+        self.busy, self.doing = False, None
+        self._under_crane(cmd, False)
+        self.yard.cranes_busy.change(self.env.now, -1)
+
+
+# --- the gate: barrier, weighbridge, camera ----------------------------------------------------
+
+
+class BarrierMirror(Gate):
+    """A bridged barrier: it opens for one truck at a time; the truck drives through once
+    the barrier reports itself fully open, and the barrier closes behind it."""
+
+    POLL_S = 0.5  # model seconds between reads of the barrier's position
+    PASS_S = 4.0  # model seconds a truck needs to clear the barrier
+
+    def __init__(self, yard: YardModel, device: GateDevice, timeout_s: float) -> None:
+        super().__init__(yard, device.device_id)
+        self.device = device
+        self.timeout_s = timeout_s
+        self.lane = simpy.Resource(yard.env, capacity=1)
+        self.stuck = 0
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, BarrierCommand):
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        event = self.waiting.pop(command.truck_id, None)
+        if event is None:
+            raise CommandRejected(f"{self.device_id}: no truck {command.truck_id} at the barrier")
+        if command.open:
+            self.yard.env.process(self._let_through(command, event))
+
+    def _let_through(self, command: BarrierCommand, passed: simpy.Event) -> Generator[simpy.Event, None, None]:
+        env = self.yard.env
+        with self.lane.request() as turn:
+            yield turn
+            self.device.accept(command)
+            yield from self._until_position(100)
+            self.opened += 1
+            yield env.timeout(self.PASS_S)
+            passed.succeed()
+            self.device.accept(BarrierCommand(self.device_id, command.truck_id, False))
+            yield from self._until_position(0)
+
+    def _until_position(self, target: int) -> Generator[simpy.Event, None, None]:
+        waited = 0.0
+        while self.device.barrier_position() != target:
+            if waited >= self.timeout_s:
+                self.stuck += 1  # reported once per move; the truck keeps waiting
+                waited = -INF
+            yield self.yard.env.timeout(self.POLL_S)
+            waited += self.POLL_S
+
+
+class WeighbridgeMirror(Weighbridge):
+    """A bridged weighbridge: the world puts the truck's weight on it, and the stable
+    weight the device reports goes to the controllers."""
+
+    POLL_S = 0.5
+
+    def __init__(self, yard: YardModel, device: GateDevice, device_id: str) -> None:
+        super().__init__(yard, device_id)
+        self.device = device
+        self.lane = simpy.Resource(yard.env, capacity=1)
+        self.weighed = 0
+
+    def weigh(self, truck_id: str, measured_kg: float, declared_kg: float) -> simpy.Event:
+        decision = self.yard.env.event()
+        self.yard.env.process(self._weigh(truck_id, measured_kg, declared_kg, decision))
+        return decision
+
+    def _weigh(
+        self, truck_id: str, measured_kg: float, declared_kg: float, decided: simpy.Event
+    ) -> Generator[simpy.Event, None, None]:
+        yard = self.yard
+        with self.lane.request() as turn:  # one truck at a time on the one bridge
+            yield turn
+            self.device.put_load(round(measured_kg))
+            yield yard.env.timeout(self.POLL_S)
+            while True:
+                kg, stable = self.device.weight()
+                if stable and kg > 0:
+                    break
+                yield yard.env.timeout(self.POLL_S)
+            own = yard.env.event()
+            self.waiting[truck_id] = own
+            yard.world.runtime.publish(WeightReading(self.device_id, yard.side, truck_id, float(kg), declared_kg))
+            accepted = yield own
+            self.weighed += 1
+            self.device.put_load(0)
+        decided.succeed(accepted)
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, WeighDecision):
+            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+        super().accept(command)
+
+
+class CameraMirror:
+    """Shows a bridged plate camera a frame of each truck at the barrier. A plate it cannot
+    match is shown again in a new frame; after `retries` the officer at the gate reads it."""
+
+    RETRY_S = 3.0  # model seconds before the camera's next frame
+    OFFICER_S = 45.0  # model seconds an officer needs to check or type a plate (est.)
+
+    def __init__(self, yard: YardModel, camera: CameraDevice, retries: int, seed: int) -> None:
+        self.yard = yard
+        self.camera = camera
+        self.retries = retries
+        self.rng = random.Random(seed)
+        self.plates: dict[str, str] = {}
+        self.tries: dict[str, int] = {}
+        self.frames = 0
+        self.read_first_time = 0
+        self.officer_checks = 0
+        self.misread = 0  # reads that matched another declared truck
+
+    def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None:
+        self.plates[truck_id] = plate
+        self.tries[truck_id] = 0
+        self.camera.expect(truck_id, plate, purpose)
+        self._frame(truck_id)
+
+    def _frame(self, truck_id: str) -> None:
+        from hardware_bridge.plate_scenes import plate_scene  # rendering needs OpenCV: load on use
+
+        plate = self.plates[truck_id]
+        scene = plate_scene(country_of(plate), self.rng, text=plate)
+        self.frames += 1
+        self.tries[truck_id] += 1
+        self.camera.submit(truck_id, scene.image)
+
+    def observe(self, result: CameraResult) -> None:
+        truck = result.shown
+        if truck not in self.plates:
+            return
+        read = PlateRead(result.device_id, result.yard, truck, self.plates[truck], result.purpose)
+        if result.truck_id == truck and not result.needs_officer:
+            self.read_first_time += self.tries[truck] == 1
+            self._done(truck)
+            self.yard.world.runtime.publish(read)
+        elif result.plate is None and self.tries[truck] <= self.retries:
+            self.yard.env.process(self._again(truck))
+        else:  # a flagged or wrong match, or no read at all: the officer checks the papers
+            self.officer_checks += 1
+            self.misread += result.truck_id is not None and result.truck_id != truck
+            self._done(truck)
+            self.camera.forget(truck)
+            self.yard.env.process(self._officer(read))
+
+    def _done(self, truck_id: str) -> None:
+        del self.plates[truck_id], self.tries[truck_id]
+
+    def _again(self, truck_id: str) -> Generator[simpy.Event, None, None]:
+        yield self.yard.env.timeout(self.RETRY_S)
+        self._frame(truck_id)
+
+    def _officer(self, read: PlateRead) -> Generator[simpy.Event, None, None]:
+        yield self.yard.env.timeout(self.OFFICER_S)
+        self.yard.world.runtime.publish(read)
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+
+class DeviceEvents:
+    """Where the bridge's events enter the world: each goes to its device's mirror, which
+    updates the world and hands it to the runtime."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.cameras: dict[Side, CameraMirror] = {}
+        self.cranes: dict[str, CraneMirror] = {}
+
+    def publish(self, event: Event | CameraResult) -> None:
+        if isinstance(event, CarrierState):
+            carrier = self.world.carriers.get(event.device_id)
+            if isinstance(carrier, CarrierMirror):
+                carrier.observe(event)
+                return
+        elif isinstance(event, CraneState) and event.device_id in self.cranes:
+            self.cranes[event.device_id].observe(event)
+            return
+        elif isinstance(event, CameraResult) and event.yard in self.cameras:
+            self.cameras[event.yard].observe(event)
+            return
+        raise ValueError(f"an event from a device that is not bridged: {event!r}")
+
+
+def install(world: World, bridges: Bridges) -> DeviceEvents:
+    """Put the mirrors of the bridged yard devices in place of simulated ones (before the
+    runtime attaches the world's devices; carriers are mirrored as the world builds them)."""
+    events = DeviceEvents(world)
+    for side, yard in world.yards.items():
+        for i, crane in enumerate(yard.cranes):
+            if crane.device_id in bridges.cranes:
+                mirror = CraneMirror(yard, crane.device_id, bridges.cranes[crane.device_id])
+                yard.cranes[i] = mirror  # type: ignore[call-overload]
+                events.cranes[crane.device_id] = mirror
+        if side in bridges.gates:
+            device = bridges.gates[side]
+            yard.gate = BarrierMirror(yard, device, bridges.barrier_timeout_s.get(side, 30.0))
+            yard.weighbridge = WeighbridgeMirror(yard, device, yard.weighbridge.device_id)
+        if side in bridges.cameras:
+            camera = CameraMirror(yard, bridges.cameras[side], bridges.camera_retries.get(side, 2), world.seed)
+            yard.camera = camera  # type: ignore[assignment]
+            events.cameras[side] = camera
+    return events

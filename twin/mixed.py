@@ -1,0 +1,195 @@
+"""Mixed mode: the twin on the wall clock, with some devices bridged to real ones.
+
+The scenario's `devices` section names the bridged devices and their endpoints; every
+other device stays simulated. The same World and the same controller objects run as
+in pure simulation; only the clock differs: an asyncio loop advances the SimPy
+environment to the wall clock (times `speed`) every tick, then hands the events the
+bridge has gathered since the last tick to the world's mirrors, which pass them on to
+the runtime. Protocol threads never call the controllers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from controllers.layout import YARD_NODE
+from controllers.ports import EventSink
+from twin.bridged import Bridges
+from twin.scenario import Devices, Scenario
+from twin.world import World
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    """A bridge client whose events wait for the loop."""
+
+    def drain(self, sink: EventSink) -> int: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class MixedRun:
+    scenario: Scenario
+    speed: float | None = None  # model seconds per wall second; the scenario's by default
+    seed: int | None = None
+    controller: str | None = None
+    connect_timeout_s: float = 10.0
+    world: World = field(init=False)
+    sources: list[Source] = field(default_factory=list, init=False)
+    vehicle_link: Any = field(default=None, init=False)
+    bridges: Bridges = field(default_factory=Bridges, init=False)
+    ticks: int = field(default=0, init=False)
+    lag_s: float = field(default=0.0, init=False)  # the most the world fell behind the clock
+
+    def __post_init__(self) -> None:
+        if self.speed is None:
+            self.speed = self.scenario.realtime.speed
+        if not 0 < self.speed <= 1000:
+            raise ValueError(f"speed must be in (0, 1000], not {self.speed}")
+
+    # --- connecting -------------------------------------------------------------------------
+
+    def open(self) -> World:
+        """Connect to every bridged device, then build the world around them. A device that
+        does not answer stops the run before it starts, naming the device."""
+        try:
+            self._connect(self.scenario.devices or Devices())
+        except BaseException:
+            self.close()
+            raise
+        self.world = World(self.scenario, seed=self.seed, controller=self.controller, bridges=self.bridges)
+        return self.world
+
+    def _connect(self, devices: Devices) -> None:
+        timeout = self.connect_timeout_s
+        if devices.vehicles is not None:
+            from hardware_bridge.mqtt_vehicles import VehicleLink
+
+            v = devices.vehicles
+            link = VehicleLink(
+                v.broker.host, v.broker.port, v.manufacturer, {c.carrier: c.version for c in v.carriers},
+                client_id=f"master-control-{self.scenario.name}", state_timeout_s=v.state_timeout_s,
+            )
+            link.start(timeout)
+            self.vehicle_link = link
+            self.sources.append(link)
+            self.bridges.vehicles = {c.carrier: link.port_for(c.carrier) for c in v.carriers}
+        for c in devices.cranes:
+            from hardware_bridge.opcua_crane import OpcUaCrane
+
+            yard = "vietnam" if c.crane.startswith("VN") else "china"
+            crane = OpcUaCrane(c.endpoint, c.crane, yard)
+            crane.start(timeout)
+            self.sources.append(crane)
+            self.bridges.cranes[c.crane] = crane
+        for g in devices.gates:
+            from hardware_bridge.modbus_gate import ModbusGate
+
+            prefix = YARD_NODE[g.yard]
+            gate = ModbusGate(g.endpoint.host, g.endpoint.port, f"{prefix}-gate", f"{prefix}-weighbridge", g.yard)
+            gate.start()
+            self.sources.append(_Closing(gate))
+            self.bridges.gates[g.yard] = gate
+            self.bridges.barrier_timeout_s[g.yard] = g.barrier_timeout_s
+        for cam in devices.cameras:
+            from hardware_bridge.plate_camera import PlateCamera
+
+            camera = PlateCamera(f"{YARD_NODE[cam.yard]}-gate", cam.yard)
+            camera.start()
+            self.sources.append(camera)
+            self.bridges.cameras[cam.yard] = camera
+            self.bridges.camera_retries[cam.yard] = cam.retries
+
+    def close(self) -> None:
+        for source in reversed(self.sources):
+            try:
+                source.stop()
+            except Exception as exc:  # closing must reach every device
+                log.warning("closing %s: %s", type(source).__name__, exc)
+        self.sources.clear()
+
+    # --- running ----------------------------------------------------------------------------
+
+    def step(self, wall_elapsed_s: float, end_s: float) -> None:
+        """Bring the world to the wall clock, then take in what the devices said."""
+        world = self.world
+        target = min(end_s, wall_elapsed_s * (self.speed or 1.0))
+        if target > world.env.now:
+            world.env.run(until=target)
+        if self.vehicle_link is not None:
+            self.vehicle_link.check_timeouts()
+        events = world.device_events
+        if events is not None:
+            for source in self.sources:
+                source.drain(events)
+        self.ticks += 1
+
+    async def run(self, duration_s: float | None = None, stop: asyncio.Event | None = None) -> World:
+        """Run for `duration_s` model seconds (the scenario's duration by default), or
+        until `stop` is set."""
+        world = self.world
+        end = duration_s if duration_s is not None else self.scenario.duration_h * 3600
+        tick = self.scenario.realtime.tick_s
+        world.begin()
+        started = time.monotonic()
+        while world.env.now < end and not (stop is not None and stop.is_set()):
+            elapsed = time.monotonic() - started
+            self.step(elapsed, end)
+            self.lag_s = max(self.lag_s, elapsed - world.env.now / (self.speed or 1.0))
+            await asyncio.sleep(tick)
+        world.finish()
+        return world
+
+    def device_summary(self) -> dict[str, Any]:
+        """What the bridged devices did, for the run's report."""
+        world = self.world
+        out: dict[str, Any] = {"speed": self.speed, "ticks": self.ticks, "max_lag_s": round(self.lag_s, 3)}
+        link = self.vehicle_link
+        if link is not None:
+            out["vehicles"] = {
+                "messages_received": link.received,
+                "messages_dropped": link.dropped,
+                "messages_sent": link.sent,
+                "distance_m": {cid: round(world.carriers[cid].distance_m) for cid in self.bridges.vehicles},
+                "containers_carried": {
+                    cid: getattr(world.carriers[cid], "containers_carried", 0) for cid in self.bridges.vehicles
+                },
+            }
+        for side, yard in world.yards.items():
+            bridged = [c for c in yard.cranes if c.device_id in self.bridges.cranes]
+            if bridged:
+                out.setdefault("cranes", {}).update({c.device_id: c.moves for c in bridged})
+            if side in self.bridges.gates:
+                out.setdefault("gates", {})[side] = {
+                    "barrier_openings": yard.gate.opened,
+                    "weighings": getattr(yard.weighbridge, "weighed", 0),
+                    "barrier_stuck": getattr(yard.gate, "stuck", 0),
+                }
+            if side in self.bridges.cameras:
+                cam = yard.camera
+                out.setdefault("cameras", {})[side] = {
+                    "frames": cam.frames,
+                    "read_first_time": cam.read_first_time,  # type: ignore[attr-defined]
+                    "officer_checks": cam.officer_checks,  # type: ignore[attr-defined]
+                    "misread": cam.misread,  # type: ignore[attr-defined]
+                }
+        return out
+
+
+class _Closing:
+    """A bridge client with nothing to drain (the gate is polled by its mirror)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def drain(self, sink: EventSink) -> int:
+        return 0
+
+    def stop(self) -> None:
+        self.client.stop()
