@@ -9,6 +9,9 @@
   unload) go before those that only hold a truck, since carriers are the scarcer.
 - Empty carriers: idle carriers move ahead of need toward the yard whose queue and
   recent arrivals will outrun the carriers there and on their way there.
+- Operators: an operator action re-plans at once; the plan counts only the carriers
+  in service, leaves alone the lanes whose direction an operator set, and waits
+  while the emergency stop is on.
 """
 
 from __future__ import annotations
@@ -138,6 +141,9 @@ class CpsatController(SiteController):
         super().open_lane(lane)
         self._plan_is_stale()
 
+    def on_operator_change(self) -> None:
+        self._plan_is_stale()
+
     def _plan_is_stale(self) -> None:
         """Re-plan on the next event, whatever it is."""
         self._last_plan_at = -math.inf
@@ -147,6 +153,9 @@ class CpsatController(SiteController):
     # --- planning ------------------------------------------------------------------------
 
     def _replan(self, now: float) -> list[Command]:
+        if self.operator.estop:
+            self._stale = True  # no lane or job changes until released; plan again then
+            return []
         queued = {job.container_id for desk in self.yards.values() for _, job in desk.jobs}
         self._pending = {cid: job for cid, job in self._pending.items() if cid in queued}
         crossings = [Crossing(job.container_id, job.yard, now, job.deadline, job.arrived_at) for job in self._pending.values()]
@@ -166,18 +175,26 @@ class CpsatController(SiteController):
         ]
         # the plan decides the reversible lanes' directions, window by window
         self.lanes.settle(self.traffic.carriers_on)
+        # lanes whose direction an operator set count as fixed ones
+        pinned = [lane for lane in self.pinned_lanes if lane not in self.lanes.closed]
         fixed = {
             side: sum(1 for lane in self.lanes.open_for(direction_from(side)) if lane not in self.lanes.reversible)
+            + sum(1 for lane in pinned if self.lanes.heading(lane) == direction_from(side))
             for side in SIDES
         }
         turned: dict[int, Side] = {
             lane: ("vietnam" if self.lanes.heading(lane) == "export" else "china")
             for lane in self.lanes.reversible
-            if lane not in self.lanes.closed
+            if lane not in self.lanes.closed and lane not in self.pinned_lanes
         }
-        self.scheduler.caps = replace(self.scheduler.caps, lanes_from=fixed, reversible=turned)
+        # carriers an operator paused or took out of service are not there to plan with
+        set_aside = self.operator.paused | self.operator.out_of_service
+        in_service = max(1, len(self.carriers) - len(set_aside))
+        self.scheduler.caps = replace(self.scheduler.caps, lanes_from=fixed, reversible=turned, carriers=in_service)
         self.plan = self.scheduler.plan(now, crossings, busy_until, self.plan)
         for lane, side in self.plan.lanes_now().items():
+            if lane in self.pinned_lanes:
+                continue
             want = direction_from(side)
             if self.lanes.heading(lane) != want and self.lanes.open_for(self.lanes.direction[lane]) != [lane]:
                 self.lanes.set_direction(lane, want, self.traffic.carriers_on)
@@ -221,6 +238,8 @@ class CpsatController(SiteController):
         """Jobs go to idle carriers at their own yard first, in plan order; a yard whose
         jobs outnumber its carriers, idle and on their way, draws carriers from the other."""
         out: list[Command] = []
+        if self.dispatch_held:
+            return out
         for side in SIDES:
             desk = self.yards[side]
             idle = self.idle_carriers(side)

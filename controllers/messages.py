@@ -5,7 +5,9 @@ released ones form the *base* the vehicle may drive, the rest the *horizon* it m
 not yet enter; an order update keeps the order id, raises `order_update_id` and
 starts at the last released node. `InstantActions` pause, resume, cancel and start
 charging; `CarrierState` is what a vehicle reports. Cranes, barriers, weighbridges
-and scanners have small command and state types of their own.
+and scanners have small command and state types of their own. The operator console
+is a device too: it publishes `OperatorRequest` events and takes `OperatorReply`
+commands, so operator actions go through the same runtime path as everything else.
 
 These are plain frozen dataclasses: they cross the boundary between controllers and
 devices thousands of times a simulated hour, and the hardware bridge converts them
@@ -194,6 +196,51 @@ class TimerFired:
     tag: str
 
 
+# --- the operator console ------------------------------------------------------------
+
+OperatorAction = Literal[
+    "pause_corridor",
+    "resume_corridor",
+    "pause_carrier",
+    "resume_carrier",
+    "estop_all",
+    "release_estop",
+    "send_to_charger",
+    "send_to_maintenance",
+    "return_to_service",
+    "close_lane",
+    "open_lane",
+    "set_lane_direction",
+]
+LaneHeading = Literal["to_china", "to_vietnam"]
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorRequest:
+    """An operator action, published by the control-room console like any device event.
+
+    The fields an action needs (`carrier_id`, `lane`, `direction`) may be missing or
+    wrong: the request comes from a person through a web form, and the controller
+    answers a bad one with a refusal, never an exception."""
+
+    console_id: str  # the console's device id, where the reply goes
+    request_id: str
+    action: OperatorAction
+    carrier_id: str | None = None
+    lane: int | None = None  # lane index, as in `SiteLayout.lanes` (0-based)
+    direction: LaneHeading | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorReply:
+    """The one answer to each `OperatorRequest`, a command to the console device."""
+
+    device_id: str  # the request's console_id
+    request_id: str
+    ok: bool
+    detail: str  # what was done, or why it was refused
+
+
 # --- commands that are not for a device ------------------------------------------
 
 
@@ -212,8 +259,9 @@ Event = (
     | ContainerReady
     | PickupArrived
     | TimerFired
+    | OperatorRequest
 )
-Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision | SetTimer
+Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision | OperatorReply | SetTimer
 
 
 @dataclass(slots=True)

@@ -274,6 +274,7 @@ class World:
                 truck_id=f"T{self._serial:06d}",
                 plate=identifiers.plate(side, rng),
             )
+            c.reach("arrived", now)
             self.containers[c.container_id] = c
             return self.env.process(yard.deliver_truck(c))
 
@@ -315,7 +316,8 @@ class World:
 
     def delivered(self, c: Container) -> None:
         now = self.env.now
-        c.location, c.step, c.delivered_at = "delivered", "delivered", now
+        c.location, c.delivered_at = "delivered", now
+        c.reach("delivered", now)
         stats = self.stats[c.direction]
         self.delivered_count += 1
         if now < self.measure_from:
@@ -415,7 +417,8 @@ class World:
         reasons: dict[str, str] = reasons_of()
         for cid, carrier in self.carriers.items():
             on_corridor = 0 < carrier.idx < len(carrier.nodes) - 1 or carrier.stopped_block >= 0
-            if on_corridor and not carrier.moving and not carrier.broken and not carrier.paused:
+            released_ahead = carrier.idx < carrier.released_upto  # sets off in this very instant
+            if on_corridor and not carrier.moving and not carrier.broken and not carrier.paused and not released_ahead:
                 if cid not in reasons:
                     self.unexplained_stops += 1
         waits_for = {c: r.removeprefix("behind ") for c, r in reasons.items() if r.startswith("behind ")}

@@ -64,6 +64,12 @@ class Container:
     step: str = "arrived"
     departed_at: float | None = None
     delivered_at: float | None = None
+    history: list[tuple[float, str]] = field(default_factory=list)  # (model time, step) for tracking
+
+    def reach(self, step: str, now: float) -> None:
+        """The container has reached `step` of its journey."""
+        self.step = step
+        self.history.append((now, step))
 
 
 class Station:
@@ -298,22 +304,22 @@ class YardModel:
         with self.staging.request() as parking:
             yield parking
             self.staging_used.change(env.now, 1)
-            c.step = "gate"
+            c.reach("gate", env.now)
             yield from self.gate_lanes.use()
             yield from self._through_barrier(c.truck_id, c.plate, "deliver")
-            c.step = "weighbridge"
+            c.reach("weighbridge", env.now)
             yield from self.weighbridges.use()
             accepted = bool((yield self.weighbridge.weigh(c.truck_id, c.measured_kg, c.declared_kg)))
-            c.step = "scanner"
+            c.reach("scanner", env.now)
             yield from self.scanners.use()
             channel = self._risk_channel(accepted)
             self.channels[channel] += 1
-            c.step = f"inspection ({channel})"
+            c.reach(f"inspection ({channel})", env.now)
             if channel == "yellow":
                 yield env.timeout(self.yellow_check())
             elif channel == "red":
                 yield from self.red_bays.use()
-            c.step = "awaiting carrier"
+            c.reach("awaiting carrier", env.now)
             lifted = env.event()
             self.loaded[c.container_id] = lifted
             self.awaiting_carrier.change(env.now, 1)
@@ -355,7 +361,7 @@ class YardModel:
         self.pickup_waiting[c.container_id] = on_truck
         self.world.runtime.publish(PickupArrived(self.side, truck_id, c.container_id))
         yield on_truck
-        c.step = "leaving"
+        c.reach("leaving", env.now)
         yield from self.gate_lanes.use()
         self.world.delivered(c)
 
@@ -374,7 +380,8 @@ class YardModel:
                 raise CommandRejected(f"{cmd.device_id}: cannot load {c.container_id} onto {cmd.carrier_id}")
             carrier.load = c.container_id
             carrier.update_use()
-            c.location, c.step, c.departed_at = "carrier", f"on {carrier.device_id}", now
+            c.location, c.departed_at = "carrier", now
+            c.reach(f"on {carrier.device_id}", now)
             self.awaiting_carrier.change(now, -1)
             lifted.succeed()
             far = world.yards[ORIGIN["import" if c.direction == "export" else "export"]]
@@ -392,7 +399,8 @@ class YardModel:
                 self.stack_overflows += 1
             self.stack.add(c.container_id)
             self.stack_level.change(now, 1)
-            c.location, c.step = "stack", f"stack at {self.prefix}"
+            c.location = "stack"
+            c.reach(f"stack at {self.prefix}", now)
             return "stack"
         # deliver: stack -> receiving truck
         if c.container_id not in self.stack:
@@ -406,6 +414,7 @@ class YardModel:
         if event is None:
             raise CommandRejected(f"no receiving truck for {c.container_id} at {self.prefix}")
         c.location = "pickup"
+        c.reach(f"on the receiving truck at {self.prefix}", self.env.now)
         event.succeed()
         return "truck"
 
