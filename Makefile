@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
-#   make simulate   run the 8-lane Hữu Nghị scenario and print its KPI table
+#   make serve      the control room on http://127.0.0.1:8000, the 8-lane Hữu Nghị twin live
 #   make test       run the test suite
+# (make simulate runs the 8-lane scenario for a day and prints its KPI table.)
 # Each creates the virtual environment in .venv and installs the project when missing.
 # The protocol tests also need Debian's mosquitto (apt-get install mosquitto; .ci/run does it).
 
@@ -9,13 +10,16 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/huu_nghi_8lane.yaml
 
-.PHONY: simulate test bench clean
+.PHONY: serve simulate test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/checkpoint serve $(SCENARIO)
 
 simulate: $(STAMP)
 	$(VENV)/bin/checkpoint simulate $(SCENARIO)
@@ -27,6 +31,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/twin_speed.py --record
 	$(VENV)/bin/python benchmarks/scheduler.py --record
 	$(VENV)/bin/python benchmarks/bridge.py --record
+	$(VENV)/bin/python benchmarks/plates.py --record
+	$(VENV)/bin/python benchmarks/web.py --record
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -96,3 +96,76 @@ def test_compare_refuses_unknown_controllers_and_bad_seeds() -> None:
         result = checkpoint("compare", "scenarios/huu_nghi_8lane.yaml", *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert "error" in result.stderr
+
+
+# --- the control room ---------------------------------------------------------------------------
+
+
+def test_user_add_creates_the_first_admin_and_refuses_bad_input(tmp_path: Path) -> None:
+    def add(name: str, role: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "twin.cli", "user", "add", name, "--role", role, "--data-dir", str(tmp_path)],
+            cwd=ROOT, input=password + "\n", capture_output=True, text=True, timeout=60,
+        )
+
+    made = add("chief", "admin", "a long password")
+    assert made.returncode == 0, made.stderr
+    assert "admin chief" in made.stdout
+    again = add("chief", "viewer", "another password")
+    assert again.returncode == 2 and "exists" in again.stderr
+    short = add("ops", "operator", "short")
+    assert short.returncode == 2 and "password" in short.stderr and "Traceback" not in short.stderr
+    wrong_role = add("ops", "king", "a long password")
+    assert wrong_role.returncode == 2 and "role" in wrong_role.stderr
+    from viz.store import Store
+
+    store = Store(tmp_path / "checkpoint.sqlite")
+    assert store.check_password("chief", "a long password") is not None
+    assert "a long password" not in (tmp_path / "checkpoint.sqlite").read_bytes().decode("latin-1")  # only a hash
+
+
+def test_serve_without_an_admin_says_how_to_make_one(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "twin.cli", "serve", "--data-dir", str(tmp_path)],
+        cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "checkpoint user add" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_opens_a_working_control_room(tmp_path: Path) -> None:
+    import time
+    import urllib.request
+
+    from broker import free_port
+
+    subprocess.run([sys.executable, "-m", "twin.cli", "user", "add", "chief", "--role", "admin", "--data-dir", str(tmp_path)],
+                   cwd=ROOT, input="a long password\n", text=True, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path), "--speed", "60"],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = urllib.request.urlopen(base + "/", timeout=2).read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, server.stderr.read() if server.stderr else ""
+                time.sleep(0.2)
+        assert "<!doctype html" in page.lower()
+        login = urllib.request.Request(base + "/api/login", json.dumps({"user": "chief", "password": "a long password"}).encode(),
+                                       {"Content-Type": "application/json"})
+        token = json.loads(urllib.request.urlopen(login, timeout=10).read())["token"]
+        time.sleep(1.0)
+        state = urllib.request.Request(base + "/api/state", headers={"Authorization": f"Bearer {token}"})
+        frame = json.loads(urllib.request.urlopen(state, timeout=10).read())["data"]
+        assert frame["t"] > 0 and "c:AGV-076" in frame  # the default 8-lane scenario, running
+        assert frame["clock"]["speed"] == 60
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert server.returncode in (0, -15), server.stderr.read() if server.stderr else ""

@@ -58,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="write summary.json (with the devices' figures) to this folder")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
+    serve = sub.add_parser("serve", help="run the twin live with the control room on the web")
+    serve.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
+                       help="scenario YAML file (default: the 8-lane Hữu Nghị scenario)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the SQLite file (default ./data)")
+    serve.add_argument("--speed", type=_positive, help="model seconds per wall second, 1 to 1000 (default: the scenario's)")
+    serve.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    serve.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
+
+    user = sub.add_parser("user", help="manage control-room users")
+    user_cmds = user.add_subparsers(dest="user_command", required=True)
+    add = user_cmds.add_parser("add", help="add a user (the first admin too); the password is asked for, or read from stdin")
+    add.add_argument("name")
+    add.add_argument("--role", choices=("viewer", "operator", "engineer", "admin"), required=True)
+    add.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the SQLite file (default ./data)")
+
     emulate = sub.add_parser("emulate", help="run a device emulator speaking its real protocol")
     kinds = emulate.add_subparsers(dest="device", required=True)
     vehicle = kinds.add_parser("vehicle", help="a VDA 5050 vehicle over MQTT")
@@ -206,6 +223,69 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
     return 0 if summary["safety_violations"] == 0 and summary["containers_lost"] == 0 else 1
 
 
+def _password() -> str:
+    """A new password: asked for twice on a terminal, else the first line of stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def add_user(args: argparse.Namespace, console: Console) -> int:
+    from viz.store import Store, UserError
+
+    store = Store(args.data_dir / "checkpoint.sqlite")
+    try:
+        user = store.add_user(args.name, _password(), args.role)
+    except (UserError, ValueError) as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    console.print(f"added {user.role} {user.name} in {args.data_dir / 'checkpoint.sqlite'}")
+    return 0
+
+
+def serve(args: argparse.Namespace, console: Console) -> int:
+    import uvicorn
+
+    from viz.app import create_app
+    from viz.live import LiveTwin
+    from viz.store import Store
+
+    scenario = load_scenario(args.scenario)
+    if args.speed is not None and args.speed > 1000:
+        raise ScenarioError(f"--speed: at most 1000, not {args.speed}")
+    store = Store(args.data_dir / "checkpoint.sqlite")
+    if not store.has_admin():
+        if not sys.stdin.isatty():
+            print(
+                f"checkpoint: error: no admin yet; create one first:\n"
+                f"  checkpoint user add NAME --role admin --data-dir {args.data_dir}",
+                file=sys.stderr,
+            )
+            return 2
+        console.print("No admin yet: create the first one.")
+        name = input("admin user name: ").strip()
+        try:
+            store.add_user(name, _password(), "admin")
+        except ValueError as exc:
+            print(f"checkpoint: error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        live = LiveTwin(scenario, seed=args.seed, speed=args.speed, controller=args.controller)
+    except (ConnectionError, TimeoutError) as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    console.print(f"Control room of {scenario.name}: http://{args.host}:{args.port}/  (Ctrl-C stops)")
+    uvicorn.run(create_app(live, store), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def emulate(args: argparse.Namespace) -> int:
     import signal
 
@@ -250,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
             return emulate(args)
         if args.command == "run":
             return run_mixed(args, console)
+        if args.command == "serve":
+            return serve(args, console)
+        if args.command == "user":
+            return add_user(args, console)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2

@@ -45,13 +45,47 @@ class MixedRun:
     vehicle_link: Any = field(default=None, init=False)
     bridges: Bridges = field(default_factory=Bridges, init=False)
     ticks: int = field(default=0, init=False)
-    lag_s: float = field(default=0.0, init=False)  # the most the world fell behind the clock
+    lag_s: float = field(default=0.0, init=False)  # the longest step: the most the world lagged the clock
+    paused: bool = field(default=False, init=False)
+    # the clock: model time `_model_at` at wall time `_wall_at`, then `speed` model s per wall s
+    _model_at: float = field(default=0.0, init=False)
+    _wall_at: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         if self.speed is None:
             self.speed = self.scenario.realtime.speed
-        if not 0 < self.speed <= 1000:
-            raise ValueError(f"speed must be in (0, 1000], not {self.speed}")
+        _check_speed(self.speed)
+
+    @property
+    def bridged(self) -> bool:
+        return bool(self.sources)
+
+    def set_speed(self, speed: float) -> None:
+        """Change the pace from now on. Bridged devices keep their own pace: a run with
+        any is held at the speed it started with."""
+        _check_speed(speed)
+        if self.bridged and speed != self.speed:
+            raise ValueError("a run with bridged devices keeps the speed it started with")
+        self._anchor()
+        self.speed = speed
+
+    def pause(self) -> None:
+        """Hold the model clock (bridged devices go on; their events wait in the bridge)."""
+        self._anchor()
+        self.paused = True
+
+    def resume(self) -> None:
+        self._anchor()
+        self.paused = False
+
+    def _anchor(self) -> None:
+        self._model_at, self._wall_at = self.model_time(), time.monotonic()
+
+    def model_time(self) -> float:
+        """Where the clock says the model should be now."""
+        if self.paused:
+            return self._model_at
+        return self._model_at + (time.monotonic() - self._wall_at) * (self.speed or 1.0)
 
     # --- connecting -------------------------------------------------------------------------
 
@@ -116,10 +150,10 @@ class MixedRun:
 
     # --- running ----------------------------------------------------------------------------
 
-    def step(self, wall_elapsed_s: float, end_s: float) -> None:
-        """Bring the world to the wall clock, then take in what the devices said."""
+    def step(self, end_s: float) -> None:
+        """Bring the world to the clock, then take in what the devices said."""
         world = self.world
-        target = min(end_s, wall_elapsed_s * (self.speed or 1.0))
+        target = min(end_s, self.model_time())
         if target > world.env.now:
             world.env.run(until=target)
         if self.vehicle_link is not None:
@@ -130,18 +164,22 @@ class MixedRun:
                 source.drain(events)
         self.ticks += 1
 
+    def start(self) -> None:
+        """Start the controllers and the clock."""
+        self.world.begin()
+        self._model_at, self._wall_at = self.world.env.now, time.monotonic()
+
     async def run(self, duration_s: float | None = None, stop: asyncio.Event | None = None) -> World:
         """Run for `duration_s` model seconds (the scenario's duration by default), or
         until `stop` is set."""
         world = self.world
         end = duration_s if duration_s is not None else self.scenario.duration_h * 3600
         tick = self.scenario.realtime.tick_s
-        world.begin()
-        started = time.monotonic()
+        self.start()
         while world.env.now < end and not (stop is not None and stop.is_set()):
-            elapsed = time.monotonic() - started
-            self.step(elapsed, end)
-            self.lag_s = max(self.lag_s, elapsed - world.env.now / (self.speed or 1.0))
+            began = time.monotonic()
+            self.step(end)
+            self.lag_s = max(self.lag_s, time.monotonic() - began)
             await asyncio.sleep(tick)
         world.finish()
         return world
@@ -180,6 +218,11 @@ class MixedRun:
                     "misread": cam.misread,  # type: ignore[attr-defined]
                 }
         return out
+
+
+def _check_speed(speed: float) -> None:
+    if not 0 < speed <= 1000:
+        raise ValueError(f"speed must be more than 0 and at most 1000, not {speed}")
 
 
 class _Closing:

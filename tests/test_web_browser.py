@@ -1,0 +1,444 @@
+"""The control room in a real browser: Debian's Chromium, driven by Playwright, against the
+app served by uvicorn on 127.0.0.1 with a live twin behind it.
+
+Screenshots of the map and the control room are written to test-artifacts/ at the root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, get_args
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from broker import free_port
+from conftest import ROOT, make_scenario, reference_data
+from viz.app import Action, create_app
+from viz.live import LiveTwin
+from viz.store import Store
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+ARTIFACTS = ROOT / "test-artifacts"
+GATE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CARRIERS = 20
+# one user per role, named after it
+PASSWORDS = {"viewer": "viewer-pass-1", "operator": "operator-pass-1", "engineer": "engineer-pass-1", "admin": "admin-pass-1"}
+
+expect.set_options(timeout=10_000)
+
+
+def until(check: Callable[[], Any], timeout_s: float = 10.0, what: str = "the condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@dataclass
+class Served:
+    url: str
+    live: LiveTwin
+    store: Store
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The control room on a free port: 20 carriers, the clock at 150 times real time."""
+    data = reference_data()
+    data["fleet"]["carriers"] = CARRIERS
+    data["realtime"] = {"speed": 150}
+    live = LiveTwin(make_scenario(data))
+    store = Store(tmp_path_factory.mktemp("control-room") / "checkpoint.sqlite")
+    for role, password in PASSWORDS.items():
+        store.add_user(role, password, role)  # type: ignore[arg-type]
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(live, store), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="control-room", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        assert thread.is_alive(), "the control room stopped while starting"
+        try:
+            return server.started and httpx.get(f"{url}/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        until(answers, 20, "the control room to answer")
+        until(lambda: any(c.moving for c in live.world.carriers.values()), 20, "a carrier to move")
+        yield Served(url, live, store)
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():  # a missing browser fails the tests: they must not pass unseen
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does it)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Problems:
+    """Console errors, uncaught exceptions, failed requests, error answers and requests
+    that leave the server (the page must work with no internet)."""
+
+    def __init__(self, page: Page, url: str) -> None:
+        self.seen: list[str] = []
+        page.on("console", lambda m: self.seen.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.seen.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.seen.append(f"request failed: {r.url} ({r.failure})"))
+        page.on("response", lambda r: self.seen.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        page.on("request", lambda r: None if r.url.startswith((url, "data:")) else self.seen.append(f"outside request: {r.url}"))
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    # the browser's own zone is UTC: the page must still show the time at the gate
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC", locale="en-GB")
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def log_in(page: Page, served: Served, user: str) -> None:
+    page.goto(served.url)
+    page.get_by_test_id("login-user").fill(user)
+    page.get_by_test_id("login-password").fill(PASSWORDS[user])
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("app")).to_be_visible()
+    expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "live")
+
+
+def marker_positions(page: Page) -> dict[str, tuple[float, float]]:
+    boxes = page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('[data-testid^="carrier-AGV-"]')]
+             .map(e => { const r = e.getBoundingClientRect(); return [e.dataset.carrier, [r.x, r.y]]; }))"""
+    )
+    return {k: (v[0], v[1]) for k, v in boxes.items()}
+
+
+def moving_carrier(live: LiveTwin, loaded: bool = False) -> str:
+    def pick() -> str | None:
+        for cid, c in live.world.carriers.items():
+            if c.moving and not c.paused and not c.broken and (c.load or not loaded):
+                return cid
+        return None
+
+    found: str = until(pick, 15, "a moving carrier")
+    return found
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_the_page_logs_in_and_every_tab_loads_without_errors(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    page.goto(served.url)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+    expect(page.get_by_test_id("login")).to_be_visible()
+    expect(page.get_by_test_id("app")).to_be_hidden()
+    log_in(page, served, "admin")
+    assert page.evaluate("() => L.version") == "1.9.4"  # the vendored Leaflet, from /static
+    expect(page.get_by_test_id("who")).to_contain_text("admin")
+    expect(page.locator("[data-testid=map] .leaflet-overlay-pane path")).not_to_have_count(0)
+
+    page.get_by_test_id("tab-control").click()
+    expect(page.locator("[data-testid^=fleet-row-]")).to_have_count(CARRIERS)
+    expect(page.get_by_test_id("yard-vietnam")).to_be_visible()
+    expect(page.get_by_test_id("kpi-delivered_export")).to_be_visible()
+    expect(page.locator("[data-testid^=lane-row-]")).to_have_count(len(served.live.world.layout.lanes))
+    page.get_by_test_id("tab-management").click()
+    expect(page.get_by_test_id("lane-util-chart")).to_be_visible()
+    expect(page.get_by_test_id("mgmt-series-chart")).to_be_visible()
+    page.get_by_test_id("tab-tracking").click()
+    expect(page.get_by_test_id("track-q")).to_be_visible()
+    page.get_by_test_id("tab-audit").click()
+    expect(page.get_by_test_id("user-row-admin")).to_be_visible()
+    page.get_by_test_id("user-name").fill("ca-dem")
+    page.get_by_test_id("user-password").fill("ca-dem-pass-1")
+    page.get_by_test_id("user-role").select_option("operator")
+    page.get_by_test_id("user-add-btn").click()
+    expect(page.get_by_test_id("user-row-ca-dem")).to_contain_text("Điều hành viên")
+    assert served.store.check_password("ca-dem", "ca-dem-pass-1") is not None
+    newest = page.locator("[data-testid^=audit-row-]").first  # newest first
+    expect(newest).to_contain_text("Thêm người dùng")
+    expect(newest).to_contain_text("ca-dem")
+    page.get_by_test_id("tab-map").click()
+
+    # the clock is the model time at the gate (UTC+7), though the browser runs in UTC
+    shown, epoch = page.evaluate(
+        "() => [document.querySelector('#clock-time').textContent, controlRoom.frame.clock.t0 + controlRoom.frame.t]"
+    )
+    hms = re.search(r"(\d\d):(\d\d):(\d\d)", shown)
+    assert hms, shown
+    expected = datetime.fromtimestamp(epoch, GATE_TZ)
+    seconds_shown = int(hms[1]) * 3600 + int(hms[2]) * 60 + int(hms[3])
+    seconds_expected = expected.hour * 3600 + expected.minute * 60 + expected.second
+    gap = abs(seconds_shown - seconds_expected) % 86400
+    assert min(gap, 86400 - gap) < 300, (shown, expected)
+
+    page.wait_for_timeout(1000)  # a second of live frames on the map
+    page.get_by_test_id("logout").click()
+    expect(page.get_by_test_id("login")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.getItem('cr.token')") is None
+    assert problems.seen == []
+
+
+def test_the_map_shows_the_carriers_and_they_move(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    log_in(page, served, "viewer")
+    markers = page.locator("[data-testid^=carrier-AGV-]")
+    expect(markers).to_have_count(CARRIERS)
+    blocks = sum(lane.n_blocks for lane in served.live.world.layout.lanes)
+    assert page.locator("[data-testid=map] path.leaflet-interactive").count() >= blocks
+    moving_carrier(served.live)
+    before = marker_positions(page)
+    page.wait_for_timeout(1500)
+    after = marker_positions(page)
+    moved = [cid for cid in before if abs(after[cid][0] - before[cid][0]) + abs(after[cid][1] - before[cid][1]) > 1.0]
+    assert len(moved) >= 2, (before, after)
+    # blocks held by carriers are drawn as reserved or occupied
+    expect(page.locator('[data-testid=map] path[fill="#e74c3c"], [data-testid=map] path[fill="#f5b041"]')).not_to_have_count(0)
+
+    # clicking a carrier shows its state, order, battery and container
+    cid = moving_carrier(served.live, loaded=True)
+    page.get_by_test_id(f"carrier-{cid}").click()
+    panel = page.get_by_test_id("carrier-panel")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text(cid)
+    expect(page.get_by_test_id("carrier-order")).not_to_be_empty()
+    expect(page.get_by_test_id("carrier-battery")).to_contain_text("%")
+    expect(page.get_by_test_id("carrier-container")).to_be_visible()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "map.png"))
+    assert problems.seen == []
+
+
+def test_an_operator_pauses_a_carrier_and_it_stops(page: Page, served: Served) -> None:
+    live = served.live
+    problems = Problems(page, served.url)
+    log_in(page, served, "operator")
+    page.get_by_test_id("tab-control").click()
+    expect(page.get_by_test_id("cmd-pause_carrier")).to_be_enabled()
+    cid = moving_carrier(live)
+    page.get_by_test_id("cmd-carrier").select_option(cid)
+    page.get_by_test_id("cmd-pause_carrier").click()
+    result = page.get_by_test_id("cmd-result")
+    expect(result).to_have_attribute("data-ok", "true")
+    expect(result).to_contain_text(cid)
+
+    # the truth on the server: the carrier is paused and stands still while the clock runs
+    until(lambda: live.world.carriers[cid].paused, 5, f"{cid} to be paused")
+
+    def still() -> tuple[float, float] | None:
+        first = live.world.carrier_wgs84(cid)
+        time.sleep(0.4)
+        return first if live.world.carrier_wgs84(cid) == first else None
+
+    where = until(still, 5, f"{cid} to stop")
+    model_then = live.world.env.now
+    time.sleep(1.0)
+    assert live.world.env.now > model_then + 60  # at 150x, more than a model minute went by
+    assert live.world.carrier_wgs84(cid) == where
+    assert live.world.carriers[cid].paused and not live.world.carriers[cid].moving
+
+    # the page shows it paused, in the fleet list and on the map
+    expect(page.get_by_test_id(f"alarms-{cid}")).to_have_attribute("data-flags", re.compile("P"))
+    expect(page.get_by_test_id(f"badge-{cid}-P")).to_be_visible()
+    expect(page.get_by_test_id(f"carrier-{cid}")).to_have_attribute("data-alarms", re.compile("P"))
+    expect(page.get_by_test_id("cmd-log")).to_contain_text(cid)
+    page.screenshot(path=str(ARTIFACTS / "control-room.png"), full_page=True)
+    entry = served.store.audit(1)[0]
+    assert (entry["user"], entry["action"], entry["body"].get("carrier_id"), entry["ok"]) == ("operator", "pause_carrier", cid, True)
+
+    page.get_by_test_id("cmd-resume_carrier").click()
+    expect(result).to_have_attribute("data-ok", "true")
+    expect(result).to_contain_text(cid)
+    until(lambda: not live.world.carriers[cid].paused, 5, f"{cid} to be resumed")
+    expect(page.get_by_test_id(f"alarms-{cid}")).not_to_have_attribute("data-flags", re.compile("P"))
+    assert problems.seen == []
+
+
+def test_an_operator_closes_a_lane_and_opens_it_again(page: Page, served: Served) -> None:
+    live = served.live
+    problems = Problems(page, served.url)
+    lane = len(live.world.layout.lanes) - 1
+    blocks = live.world.layout.lanes[lane].n_blocks
+    log_in(page, served, "operator")
+    page.get_by_test_id("tab-control").click()
+    page.get_by_test_id("cmd-lane").select_option(str(lane))
+    page.get_by_test_id("cmd-close_lane").click()
+    expect(page.get_by_test_id("cmd-result")).to_have_attribute("data-ok", "true")
+    assert lane in live.world.controller.lanes.closed
+    expect(page.get_by_test_id(f"lane-row-{lane}")).to_have_attribute("data-open", "false")
+    closed = page.locator(f'[data-testid=map] path[data-lane="{lane}"][data-state^="closed"]')
+    expect(closed).to_have_count(blocks)  # the whole lane drawn closed on the map
+    page.get_by_test_id("cmd-open_lane").click()
+    expect(page.get_by_test_id("cmd-result")).to_have_attribute("data-ok", "true")
+    assert lane not in live.world.controller.lanes.closed
+    expect(page.get_by_test_id(f"lane-row-{lane}")).to_have_attribute("data-open", "true")
+    expect(closed).to_have_count(0)
+    assert problems.seen == []
+
+
+def test_a_viewer_cannot_command(page: Page, served: Served) -> None:
+    live = served.live
+    log_in(page, served, "viewer")
+    page.get_by_test_id("tab-control").click()
+    expect(page.get_by_test_id("readonly-note")).to_be_visible()
+    buttons = page.locator("[data-testid=commands] [data-action]")
+    actions = [b.get_attribute("data-action") for b in buttons.all()]
+    assert sorted(actions) == sorted(get_args(Action))  # every action of the API has its button
+    for button in buttons.all():
+        expect(button).to_be_disabled()
+    for control in ("cmd-carrier", "cmd-lane", "cmd-direction", "cmd-speed"):
+        expect(page.get_by_test_id(control)).to_be_disabled()
+    expect(page.get_by_test_id("tab-audit")).to_be_hidden()
+    page.get_by_test_id("tab-management").click()
+    expect(page.get_by_test_id("run-save-btn")).to_be_disabled()
+
+    # forced through, the server says no and nothing changes
+    status, body = page.evaluate(
+        """async () => {
+             const r = await fetch('/api/commands', {method: 'POST', headers: {'Content-Type': 'application/json',
+               Authorization: 'Bearer ' + sessionStorage.getItem('cr.token')}, body: JSON.stringify({action: 'pause_corridor'})});
+             return [r.status, await r.json()];
+           }"""
+    )
+    assert status == 403, body
+    assert live.world.controller.operator.corridor_paused is False
+    entry = served.store.audit(1)[0]
+    assert (entry["user"], entry["action"], entry["ok"]) == ("viewer", "pause_corridor", False)
+
+
+def test_tracking_finds_a_container_by_its_code_and_its_plate(page: Page, served: Served) -> None:
+    live = served.live
+    problems = Problems(page, served.url)
+    container = until(lambda: next((c for c in list(live.world.containers.values()) if len(c.history) >= 3), None), 15, "a container")
+    code, plate, first_at = container.container_id, container.plate, container.history[0][0]
+    log_in(page, served, "viewer")
+    page.get_by_test_id("tab-tracking").click()
+    page.get_by_test_id("track-q").fill(code)
+    page.get_by_test_id("track-submit").click()
+    card = page.locator(f'[data-testid=track-result][data-container="{code}"]')
+    expect(card).to_be_visible()
+    expect(card.get_by_test_id("track-plate")).to_have_text(plate)
+    history = card.get_by_test_id("track-history").locator("li")
+    assert history.count() >= 3
+    # the first step, in Vietnamese, at the time of the gate
+    arrived = datetime.fromtimestamp(live.t0 + first_at, GATE_TZ).strftime("%H:%M:%S")
+    expect(history.first).to_contain_text("Đến cửa khẩu")
+    expect(history.first).to_contain_text(arrived)
+
+    page.get_by_test_id("track-q").fill(plate)
+    page.get_by_test_id("track-submit").click()
+    expect(page.locator(f'[data-testid=track-result][data-container="{code}"]')).to_be_visible()
+
+    page.get_by_test_id("track-q").fill("NOPE0000000")
+    page.get_by_test_id("track-submit").click()
+    expect(page.get_by_test_id("track-status")).to_have_attribute("data-count", "0")
+    expect(page.get_by_test_id("track-result")).to_have_count(0)
+    assert problems.seen == []
+
+
+def test_the_language_switches_from_vietnamese_to_english(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    page.goto(served.url)
+    expect(page.locator("html")).to_have_attribute("lang", "vi")  # Vietnamese by default
+    expect(page.get_by_test_id("login-submit")).to_have_text("Đăng nhập")
+    log_in(page, served, "viewer")
+    expect(page.get_by_test_id("tab-map")).to_have_text("Bản đồ")
+    expect(page.get_by_test_id("conn")).to_contain_text("Trực tuyến")
+    page.get_by_test_id("tab-control").click()
+    expect(page.get_by_test_id("kpi-delivered_export")).to_contain_text("Đã giao")
+
+    page.get_by_test_id("lang").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("tab-map")).to_have_text("Map")
+    expect(page.get_by_test_id("tab-control")).to_have_text("Control room")
+    expect(page.get_by_test_id("conn")).to_contain_text("Live")
+    expect(page.get_by_test_id("kpi-delivered_export")).to_contain_text("Delivered")
+    expect(page.get_by_test_id("readonly-note")).to_have_text("View only: your account may not give commands.")
+    english = {"Idle", "Going to a job", "Loading", "Crossing", "Unloading", "Waiting to unload", "Charging",
+               "Waiting for a charger", "Repositioning", "Unknown"}
+    states = set(page.locator("[data-testid^=fleet-row-] td:nth-child(2)").all_text_contents())
+    assert states and states <= english, states
+
+    # both tables have the same keys, and the page asked for none that is missing
+    assert page.evaluate("() => Object.keys(I18N.vi).filter(k => !(k in I18N.en)).concat(Object.keys(I18N.en).filter(k => !(k in I18N.vi)))") == []
+    assert page.evaluate("() => [...controlRoom.missingI18n]") == []
+
+    # the choice and the session survive a reload
+    page.reload()
+    expect(page.get_by_test_id("app")).to_be_visible()
+    expect(page.get_by_test_id("tab-map")).to_have_text("Map")
+    page.get_by_test_id("lang").select_option("vi")
+    expect(page.get_by_test_id("tab-map")).to_have_text("Bản đồ")
+    assert problems.seen == []
+
+
+def test_an_engineer_saves_runs_and_compares_them(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    log_in(page, served, "engineer")
+    page.get_by_test_id("tab-management").click()
+    expect(page.get_by_test_id("mgmt-throughput")).to_contain_text("Container")
+    ids = []
+    for name in ("trước", "sau"):
+        page.get_by_test_id("run-name").fill(name)
+        page.get_by_test_id("run-save-btn").click()
+        saved = page.get_by_test_id("run-save-result")
+        expect(saved).to_have_attribute("data-run-id", re.compile(r"\d+"))
+        ids.append(saved.get_attribute("data-run-id"))
+        expect(page.get_by_test_id(f"run-row-{ids[-1]}")).to_contain_text(name)
+        page.wait_for_timeout(500)
+    assert [r["name"] for r in served.store.runs()[:2]] == ["sau", "trước"]
+    page.get_by_test_id("run-a").select_option(ids[0])
+    page.get_by_test_id("run-b").select_option(ids[1])
+    page.get_by_test_id("run-series").select_option("containers_delivered")
+    page.get_by_test_id("run-compare").click()
+    expect(page.get_by_test_id("cmp-delivered")).to_be_visible()
+    expect(page.get_by_test_id("compare-bars")).to_be_visible()
+    expect(page.locator("[data-testid=compare-series-chart] path.series")).to_have_count(2)
+    assert problems.seen == []
+
+
+def test_the_page_reconnects_and_picks_up_where_it_left_off(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    with page.expect_websocket() as first:
+        log_in(page, served, "viewer")
+    assert "since=" not in first.value.url
+    seq = page.evaluate("() => controlRoom.seq")
+    with page.expect_websocket() as second:
+        page.evaluate("() => controlRoom.ws.close()")  # the link drops
+    assert re.search(r"[?&]since=\d+", second.value.url), second.value.url
+    expect(page.get_by_test_id("conn")).to_have_attribute("data-state", "live")
+    page.wait_for_function(f"() => controlRoom.seq > {seq} + 5")
+    keys = set(page.evaluate("() => Object.keys(controlRoom.frame).filter(k => k.startsWith('c:'))"))
+    assert keys == {f"c:{cid}" for cid in served.live.world.carriers}
+    assert problems.seen == []

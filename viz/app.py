@@ -1,0 +1,310 @@
+"""The control room's web app: a REST API (described by OpenAPI at /docs), websocket
+state frames at 10 Hz, and the page itself, all served from the package (no internet).
+
+Every request but log-in carries a token (`Authorization: Bearer ...`; the websocket
+takes it as `?token=`). Roles: a viewer sees; an operator also commands the corridor
+and the simulation clock; an engineer also saves runs; an admin also manages users
+and reads the audit log. Every command — allowed or refused — is written to the audit
+log with who, when, what and the result.
+"""
+
+
+import asyncio
+import contextlib
+import functools
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from twin.kpi import summarise
+from twin.scenario import ScenarioError, load_scenario
+from twin.world import World
+from viz.live import CLOCK_ACTIONS, Client, LiveTwin
+from viz.site_map import site_geojson
+from viz.store import ROLES, Role, Store, User, UserError
+
+STATIC = Path(__file__).resolve().parent / "static"
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+CONTROLLER_ACTIONS = (
+    "pause_corridor", "resume_corridor", "pause_carrier", "resume_carrier", "estop_all", "release_estop",
+    "send_to_charger", "send_to_maintenance", "return_to_service", "close_lane", "open_lane", "set_lane_direction",
+)
+Action = Literal[
+    "pause_corridor", "resume_corridor", "pause_carrier", "resume_carrier", "estop_all", "release_estop",
+    "send_to_charger", "send_to_maintenance", "return_to_service", "close_lane", "open_lane", "set_lane_direction",
+    "set_speed", "pause_sim", "resume_sim",
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Login(Body):
+    user: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class CommandBody(Body):
+    action: Action
+    carrier_id: Annotated[str, Field(pattern=r"^AGV-\d{3}$")] | None = None
+    lane: Annotated[int, Field(ge=0, le=13)] | None = None
+    direction: Literal["to_china", "to_vietnam"] | None = None
+    speed: Annotated[float, Field(gt=0, le=1000)] | None = None
+
+
+class NewUser(Body):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=8, max_length=256)]
+    role: Role
+
+
+class SaveRun(Body):
+    name: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class SimulateRun(Body):
+    """A whole scenario from `scenarios/`, simulated now and saved as a run to compare."""
+
+    scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=80)]
+    seed: Annotated[int, Field(ge=0, le=2**31)] | None = None
+    controller: Literal["fifo", "greedy", "cpsat"] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+
+
+@functools.cache
+def workers() -> ProcessPoolExecutor:
+    """One worker process for whole-scenario simulations, started on first use."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def create_app(live: LiveTwin, store: Store) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(live.run(stop))
+        app.state.stop = stop
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    app = FastAPI(
+        title="Lạng Sơn smart checkpoint — control room",
+        version="1.0",
+        description="Live state of the twin, operator commands, tracking, runs and the audit log.",
+        lifespan=lifespan,
+    )
+    geojson = site_geojson(live.scenario, live.world.geometry)
+
+    def user_of(authorization: Annotated[str | None, Header()] = None) -> User:
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        user = store.user_for_token(token) if token else None
+        if user is None:
+            raise HTTPException(401, "log in first: no valid token", headers={"WWW-Authenticate": "Bearer"})
+        return user
+
+    def needs(role: Role) -> Any:
+        def check(user: Annotated[User, Depends(user_of)]) -> User:
+            if not user.can(role):
+                raise HTTPException(403, f"a {user.role} may not do this; it needs a {role}")
+            return user
+
+        return check
+
+    # --- log-in ---------------------------------------------------------------------------
+
+    @app.post("/api/login", tags=["auth"])
+    def login(body: Login) -> dict[str, Any]:
+        user = store.check_password(body.user, body.password)
+        if user is None:
+            raise HTTPException(401, "wrong user name or password")
+        return {"token": store.issue_token(user), "user": user.name, "role": user.role}
+
+    @app.post("/api/logout", tags=["auth"])
+    def logout(authorization: Annotated[str | None, Header()] = None) -> dict[str, bool]:
+        store.revoke_token((authorization or "").removeprefix("Bearer ").strip())
+        return {"ok": True}
+
+    @app.get("/api/me", tags=["auth"])
+    def me(user: Annotated[User, Depends(user_of)]) -> dict[str, str]:
+        return {"user": user.name, "role": user.role}
+
+    # --- the site and its state -------------------------------------------------------------
+
+    @app.get("/api/site", tags=["state"])
+    def site(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        """The corridor, blocks, yards, border, stations and chargers as GeoJSON (WGS84)."""
+        return {"name": live.scenario.name, "site": live.scenario.site.name, "geojson": geojson,
+                "carriers": list(live.world.carriers), "lanes": len(live.world.layout.lanes)}
+
+    @app.get("/api/state", tags=["state"])
+    def state(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        """The latest whole frame (the websocket sends the same, then deltas)."""
+        return {"seq": live.seq, "data": live.frame}
+
+    @app.get("/api/carriers/{carrier_id}", tags=["state"])
+    def carrier(carrier_id: str, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        found = live.carrier(carrier_id)
+        if found is None:
+            raise HTTPException(404, f"no carrier {carrier_id!r}")
+        return found
+
+    @app.get("/api/track", tags=["tracking"])
+    def track(q: Annotated[str, Query(min_length=1, max_length=40)], user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        """Where a container is, found by its ISO 6346 code or its truck's plate."""
+        return {"query": q, "results": live.track(q)}
+
+    @app.get("/api/kpis", tags=["management"])
+    def kpis(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        """Throughput per direction, waits, queues and utilisation so far, with the time series."""
+        return {"summary": live.summary(), "timeseries": live.world.timeseries[-288:], "t0": live.t0}
+
+    # --- commands ---------------------------------------------------------------------------
+
+    @app.post("/api/commands", tags=["commands"])
+    def command(body: CommandBody, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        what = body.model_dump(exclude_none=True)
+        if not user.can("operator"):
+            store.record(user, body.action, what, False, "refused: a viewer may not command")
+            raise HTTPException(403, "a viewer may not command")
+        args = {k: v for k, v in what.items() if k != "action"}
+        ok, detail = live.command(body.action, **args)
+        entry = store.record(user, body.action, what, ok, detail)
+        return {"ok": ok, "detail": detail, "audit_id": entry}
+
+    # --- runs -------------------------------------------------------------------------------
+
+    @app.get("/api/runs", tags=["management"])
+    def runs(user: Annotated[User, Depends(user_of)]) -> list[dict[str, Any]]:
+        return store.runs()
+
+    @app.get("/api/runs/{run_id}", tags=["management"])
+    def run(run_id: int, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+        found = store.run(run_id)
+        if found is None:
+            raise HTTPException(404, f"no saved run {run_id}")
+        return found
+
+    @app.post("/api/runs", tags=["management"])
+    def save_run(body: SaveRun, user: Annotated[User, Depends(needs("engineer"))]) -> dict[str, Any]:
+        run_id = store.save_run(body.name, live.scenario.name, user, live.summary(), live.world.timeseries)
+        store.record(user, "save_run", body.model_dump(), True, f"saved run {run_id}")
+        return {"id": run_id}
+
+    @app.get("/api/scenarios", tags=["management"])
+    def scenarios(user: Annotated[User, Depends(user_of)]) -> list[str]:
+        """The scenario files that can be simulated and saved as runs."""
+        return sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
+
+    @app.post("/api/runs/simulate", tags=["management"])
+    async def simulate_run(body: SimulateRun, user: Annotated[User, Depends(needs("engineer"))]) -> dict[str, Any]:
+        path = SCENARIOS / f"{body.scenario}.yaml"
+        if not path.is_file():
+            raise HTTPException(404, f"no scenario {body.scenario!r}")
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            raise HTTPException(422, str(exc)) from None
+        summary, series = await asyncio.get_running_loop().run_in_executor(
+            workers(), _simulate, path, body.seed, body.controller
+        )
+        name = body.name or f"{scenario.name} · {summary['controller']} · seed {summary['seed']}"
+        run_id = store.save_run(name, scenario.name, user, summary, series)
+        store.record(user, "simulate_run", body.model_dump(exclude_none=True), True, f"saved run {run_id}")
+        return {"id": run_id, "name": name}
+
+    # --- admin ------------------------------------------------------------------------------
+
+    @app.get("/api/audit", tags=["admin"])
+    def audit(
+        user: Annotated[User, Depends(needs("admin"))],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: Annotated[int | None, Query(ge=1)] = None,
+    ) -> list[dict[str, Any]]:
+        return store.audit(limit, before)
+
+    @app.get("/api/users", tags=["admin"])
+    def users(user: Annotated[User, Depends(needs("admin"))]) -> list[dict[str, str]]:
+        return [{"name": u.name, "role": u.role} for u in store.users()]
+
+    @app.post("/api/users", tags=["admin"])
+    def add_user(body: NewUser, user: Annotated[User, Depends(needs("admin"))]) -> dict[str, str]:
+        try:
+            created = store.add_user(body.name, body.password, body.role)
+        except UserError as exc:
+            store.record(user, "add_user", {"name": body.name, "role": body.role}, False, str(exc))
+            raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
+        store.record(user, "add_user", {"name": body.name, "role": body.role}, True, f"user {created.name} added")
+        return {"name": created.name, "role": created.role}
+
+    # --- the websocket ----------------------------------------------------------------------
+
+    @app.websocket("/ws")
+    async def frames(ws: WebSocket, token: str = "", since: int | None = None) -> None:
+        """State frames at 10 Hz: a whole frame first (or the missed deltas after `since`
+        when a client reconnects), then deltas."""
+        await ws.accept()  # then close with a code the page can read, not a failed handshake
+        if store.user_for_token(token) is None:
+            await ws.close(code=4401, reason="log in first")
+            return
+        client = Client()
+        backlog = live.backlog(since) if since is not None else None
+        if backlog is None:
+            client.last_seq, first = live.key_frame()
+            opening = [first]
+        else:
+            client.last_seq, opening = live.seq, backlog
+        live.clients.add(client)
+        try:
+            for message in opening:
+                await ws.send_text(message)
+            receiver = asyncio.create_task(_until_closed(ws))
+            while not receiver.done():
+                getter = asyncio.create_task(client.queue.get())
+                done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                for message in live.next_messages(client, getter.result()):
+                    await ws.send_text(message)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            live.clients.discard(client)
+
+    # --- the page ---------------------------------------------------------------------------
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+def _simulate(path: Path, seed: int | None, controller: str | None) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """A whole run of a scenario, as `checkpoint simulate` does it, in a worker process
+    (so that the live twin's loop does not wait for it)."""
+    world = World(load_scenario(path), seed=seed, controller=controller)
+    world.run()
+    return summarise(world), world.timeseries
+
+
+async def _until_closed(ws: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await ws.receive_text()
+
+
+__all__ = ["CONTROLLER_ACTIONS", "CLOCK_ACTIONS", "ROLES", "create_app"]

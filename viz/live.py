@@ -1,0 +1,294 @@
+"""The live twin behind the control room: a run on the wall clock, its frames and its commands.
+
+One asyncio loop owns everything: it advances the world (through `MixedRun`, so a
+scenario with bridged devices runs the same way), builds a frame ten times a second,
+fans the frame's delta out to every websocket client through a bounded queue of its
+own — a client that falls behind loses frames and gets a whole frame when it catches
+up, and never holds the others back — and carries out operators' commands.
+
+Operators' commands go through the runtime like any device event: the control room is
+a device (`OperatorConsole`) that publishes an `OperatorRequest` and takes the
+controller's `OperatorReply`. Only the clock (speed, pausing the simulation) is the
+live twin's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from controllers.codes import container_code, normalise_plate
+from controllers.messages import Command, OperatorReply, OperatorRequest
+from twin.kpi import summarise
+from twin.mixed import MixedRun
+from twin.scenario import Scenario
+from viz.frames import Frame, carrier_view, delta, operator_status, snapshot
+
+GATE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+FRAME_HZ = 10
+HISTORY = 64  # deltas kept for clients that reconnect
+QUEUE = 16  # frames a client may fall behind before it is skipped to a whole frame
+CLOCK_ACTIONS = ("set_speed", "pause_sim", "resume_sim")
+
+
+class OperatorConsole:
+    """The control room as a device on the runtime."""
+
+    def __init__(self, device_id: str = "operator-console") -> None:
+        self.device_id = device_id
+        self.replies: dict[str, OperatorReply] = {}
+
+    def accept(self, command: Command) -> None:
+        if not isinstance(command, OperatorReply):
+            raise TypeError(f"the operator console takes replies, not {type(command).__name__}")
+        self.replies[command.request_id] = command
+
+
+@dataclass(eq=False)
+class Client:
+    """One websocket client: the frames waiting for it, and the last one it has."""
+
+    queue: asyncio.Queue[tuple[int, str]] = field(default_factory=lambda: asyncio.Queue(QUEUE))
+    last_seq: int = -1
+    skipped: int = 0
+
+
+def midnight_at_gate(now: float | None = None) -> float:
+    """Epoch seconds of today's midnight at the gate: model time 0 of a live run."""
+    today = dt.datetime.fromtimestamp(now if now is not None else time.time(), GATE_TZ).date()
+    return dt.datetime.combine(today, dt.time(), GATE_TZ).timestamp()
+
+
+class LiveTwin:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int | None = None,
+        speed: float | None = None,
+        controller: str | None = None,
+        t0: float | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.mixed = MixedRun(scenario, speed=speed, seed=seed, controller=controller)
+        self.world = self.mixed.open()
+        self.console = OperatorConsole()
+        self.world.runtime.attach(self.console)
+        self.t0 = t0 if t0 is not None else midnight_at_gate()
+        self.seq = 0
+        self.frame: Frame = {}
+        self._key: tuple[int, str] | None = None
+        self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
+        self.clients: set[Client] = set()
+        self.kpis: dict[str, Any] = {}
+        self._requests = itertools.count(1)
+        self.started = False
+        self.ended = False
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Advance the world with the clock and publish frames until `stop`."""
+        mixed = self.mixed
+        mixed.start()
+        self.started = True
+        end = self.scenario.duration_h * 3600
+        tick = self.scenario.realtime.tick_s
+        next_frame = 0.0
+        next_kpis = 0.0
+        while not stop.is_set():
+            if not self.ended:
+                mixed.step(end)
+                self.ended = self.world.env.now >= end
+            now = time.monotonic()
+            if now >= next_kpis:
+                self.kpis = self._kpis()
+                next_kpis = now + 1.0
+            if now >= next_frame:
+                self.publish_frame()
+                next_frame = now + 1 / FRAME_HZ
+            await asyncio.sleep(tick)
+        mixed.close()
+
+    def publish_frame(self) -> None:
+        """Build the frame of now and queue its delta for every client."""
+        new = snapshot(self.world, self.clock(), self.kpis)
+        new["w"] = round(time.time(), 3)  # wall time of the tick, for latency
+        change = delta(self.frame, new)
+        self.seq += 1
+        self.frame = new
+        self._key = None
+        message = json.dumps({"type": "delta", "seq": self.seq, "base": self.seq - 1, "data": change}, ensure_ascii=False)
+        self.history.append((self.seq, message))
+        for client in list(self.clients):
+            try:
+                client.queue.put_nowait((self.seq, message))
+            except asyncio.QueueFull:  # a slow client: drop its backlog, it gets a whole frame
+                client.skipped += client.queue.qsize()
+                while not client.queue.empty():
+                    client.queue.get_nowait()
+                client.queue.put_nowait((self.seq, message))
+
+    def key_frame(self) -> tuple[int, str]:
+        """The whole current frame as a message (built once per frame, on demand)."""
+        if self._key is None or self._key[0] != self.seq:
+            message = json.dumps({"type": "key", "seq": self.seq, "data": self.frame}, ensure_ascii=False)
+            self._key = (self.seq, message)
+        return self._key
+
+    def backlog(self, since: int) -> list[str] | None:
+        """The deltas after frame `since`, if all are still kept (a reconnecting client)."""
+        if since == self.seq:
+            return []
+        kept = [m for s, m in self.history if s > since]
+        if not kept or self.history[0][0] > since + 1:
+            return None
+        return kept
+
+    def next_messages(self, client: Client, item: tuple[int, str]) -> list[str]:
+        """What to send a client for a queued frame: the delta if it follows on from what
+        the client has, else the whole frame."""
+        seq, message = item
+        if seq <= client.last_seq:
+            return []
+        if seq == client.last_seq + 1:
+            client.last_seq = seq
+            return [message]
+        key_seq, key = self.key_frame()
+        client.last_seq = key_seq
+        return [key]
+
+    def clock(self) -> dict[str, Any]:
+        return {
+            "t0": self.t0,
+            "speed": self.mixed.speed,
+            "paused": self.mixed.paused,
+            "ended": self.ended,
+            "bridged": self.mixed.bridged,
+        }
+
+    def _kpis(self) -> dict[str, Any]:
+        world = self.world
+        out: dict[str, Any] = {}
+        for d in ("export", "import"):
+            st = world.stats[d]
+            waits = st.truck_waits.values
+            out[d] = {
+                "arrived": st.arrived,
+                "delivered": st.delivered,
+                "in_yard": st.in_yard.value,
+                "wait_mean_s": round(sum(waits) / len(waits), 1) if waits else 0.0,
+                "late_perishable": st.late_perishable,
+            }
+        out["safety_violations"] = len(world.safety.violations)
+        out["carriers_busy"] = world.carriers_busy.value
+        out["carriers"] = len(world.carriers)
+        return out
+
+    # --- commands -------------------------------------------------------------------------
+
+    def command(self, action: str, **args: Any) -> tuple[bool, str]:
+        """Carry out an operator's command; (done?, what came of it)."""
+        if action == "set_speed":
+            try:
+                self.mixed.set_speed(float(args["speed"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                return False, str(exc) if not isinstance(exc, KeyError) else "speed: missing"
+            return True, f"simulation speed {self.mixed.speed:g}x"
+        if action == "pause_sim":
+            self.mixed.pause()
+            return True, "simulation paused"
+        if action == "resume_sim":
+            self.mixed.resume()
+            return True, "simulation resumed"
+        request_id = f"r{next(self._requests)}"
+        request = OperatorRequest(
+            self.console.device_id, request_id, action,  # type: ignore[arg-type]
+            carrier_id=args.get("carrier_id"), lane=args.get("lane"), direction=args.get("direction"),
+        )
+        self.world.runtime.publish(request)
+        reply = self.console.replies.pop(request_id, None)
+        if reply is None:
+            return False, "the controller did not answer"
+        return reply.ok, reply.detail
+
+    # --- looking things up ---------------------------------------------------------------------
+
+    def iso(self, model_s: float | None) -> str | None:
+        """A model time as local time at the gate."""
+        if model_s is None:
+            return None
+        return dt.datetime.fromtimestamp(self.t0 + model_s, GATE_TZ).isoformat(timespec="seconds")
+
+    def carrier(self, carrier_id: str) -> dict[str, Any] | None:
+        world = self.world
+        carrier = world.carriers.get(carrier_id)
+        if carrier is None:
+            return None
+        lat, lon, status, battery, load, flags = carrier_view(
+            world, carrier_id, frozenset(operator_status(world).get("maintenance", ()))
+        )
+        nodes = carrier.nodes
+        container = world.containers.get(load) if load else None
+        return {
+            "id": carrier_id,
+            "bridged": carrier_id in self.mixed.bridges.vehicles,
+            "lat": lat,
+            "lon": lon,
+            "status": status,
+            "alarms": flags,
+            "battery_pct": battery,
+            "order": {
+                "order_id": carrier.order_id or None,
+                "from": nodes[0],
+                "to": nodes[-1],
+                "last_node": carrier.node_id,
+                "base_end": nodes[min(carrier.released_upto, len(nodes) - 1)],
+            },
+            "container": None if container is None else self._container(container),
+        }
+
+    def _container(self, c: Any) -> dict[str, Any]:
+        return {
+            "container_id": c.container_id,
+            "plate": c.plate,
+            "direction": c.direction,
+            "cargo": c.cargo,
+            "step": c.step,
+            "location": c.location,
+            "deadline": self.iso(c.deadline),
+            "history": [{"at": self.iso(t), "step": step} for t, step in c.history],
+        }
+
+    def track(self, query: str) -> list[dict[str, Any]]:
+        """Containers whose code, or whose truck's plate, is `query`."""
+        code = container_code(query)
+        plate = normalise_plate(query)
+        containers = self.world.containers
+        if code is not None and code in containers:
+            found = [containers[code]]
+        elif plate is not None:
+            found = [c for c in containers.values() if c.plate == plate]
+        else:
+            q = query.strip().upper()
+            found = [c for c in containers.values() if c.container_id == q] if q else []
+        out = []
+        for c in found[-20:]:
+            item = self._container(c)
+            carrier = next((cid for cid, v in self.world.carriers.items() if v.load == c.container_id), None)
+            item["carrier"] = carrier
+            if carrier is not None:
+                item["lat"], item["lon"] = self.world.carrier_wgs84(carrier)
+            out.append(item)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The full KPIs of the run so far (management view, saved runs)."""
+        return summarise(self.world)
