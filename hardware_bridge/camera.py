@@ -1,0 +1,654 @@
+"""Plate and container-code reading from camera frames.
+
+Frames come from an image file, a folder of images, or a video or stream that
+cv2.VideoCapture opens (`frames`). Reading a frame is two steps, so that a whole
+1280×720 frame costs well under 100 ms on two CPU cores:
+
+1. a cheap finder on a copy downscaled to 640 px: horizontal gradients (characters
+   are dense vertical strokes), closed into text-line blobs, chained when side by side,
+   kept when their size and shape fit a plate or a code line, and ranked by stroke
+   density, contrast, plate colour and length;
+2. recognition of the best candidates only, until one reads surely or the frame's
+   time budget is spent: each is
+   cut from the full frame and turned level; two-line plates are cut into their lines;
+   the straight sides of a plate's rim or of the box round a check digit are painted
+   over; the text is read by the recognition model that ships inside the rapidocr
+   wheel (no text detector, no classifier, nothing downloaded).
+
+What is read is normalised to a plate (`controllers.codes.normalise_plate`) or an ISO
+6346 container code with its check digit verified (`controllers.codes.container_code`).
+Where a format allows only digits (or only letters) a look-alike is put right (O→0 in
+a plate's number, 8→B in a container's owner code), and a stroke read at the edge of
+a plate is dropped, two such edits at most. `match` compares a reading with the
+declared plates: exact, or through one confusable character with a flag for an
+officer.
+
+    reader = PlateReader()
+    for name, frame in frames("gate_cam/"):
+        for reading in reader.read(frame):
+            print(name, reading.text, match(reading, declared).needs_officer)
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from controllers.codes import CN_PROVINCES, PlateMatch, container_code, country_of, match_plate, normalise_plate
+
+Kind = Literal["plate", "container", "unknown"]
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+VIDEO_SUFFIXES = frozenset({".avi", ".mp4", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".ts", ".webm"})
+
+
+class CameraInputError(ValueError):
+    """A frame or a frame source that cannot be used; the message names it and why."""
+
+
+class SourceNotFound(FileNotFoundError):
+    """A frame source (file or folder) that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    raw: str  # what the recogniser read, lines joined by a space
+    text: str | None  # the canonical plate or container code, None if it is neither
+    kind: Kind  # "unknown" when the text fits no format
+    confidence: float  # the recogniser's mean character probability, 0..1
+    bbox: tuple[int, int, int, int]  # x, y, w, h in frame pixels
+    country: Literal["vietnam", "china"] | None = None  # of a plate
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A region of the frame the finder thinks holds a plate or a line of code."""
+
+    box: tuple[tuple[float, float], tuple[float, float], float]  # cv2 rotated rect, frame pixels
+    score: float
+    colour: Literal["blue", "light", "other"]
+
+    @property
+    def bbox(self) -> tuple[int, int, int, int]:
+        x, y, w, h = cv2.boundingRect(cv2.boxPoints(self.box).astype(np.float32))
+        return int(x), int(y), int(w), int(h)
+
+
+# ---------------------------------------------------------------- frames and sources
+
+
+def check_frame(frame: Any, where: str = "frame") -> np.ndarray:
+    """`frame` as a BGR uint8 image, or CameraInputError saying what is wrong with it."""
+    if not isinstance(frame, np.ndarray):
+        raise CameraInputError(f"{where}: expected a numpy image array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise CameraInputError(f"{where}: expected 8-bit pixels (uint8), got {frame.dtype}")
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    elif frame.ndim == 3 and frame.shape[2] == 4:
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    elif frame.ndim != 3 or frame.shape[2] != 3:
+        raise CameraInputError(f"{where}: expected an H×W×3 BGR (or grey, or BGRA) image, got shape {frame.shape}")
+    if frame.shape[0] < 32 or frame.shape[1] < 32:
+        raise CameraInputError(f"{where}: image of {frame.shape[1]}×{frame.shape[0]} px is too small (32×32 at least)")
+    return np.ascontiguousarray(frame)
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """One image file as a BGR frame."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceNotFound(f"{path}: no such file")
+    if not path.is_file():
+        raise CameraInputError(f"{path}: not a file")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise CameraInputError(f"{path}: not a readable image (OpenCV could not decode it)")
+    return check_frame(image, str(path))
+
+
+def frames(source: str | Path | int) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, BGR frame) from an image file, a folder of images (sorted by name), a
+    video file, a stream URL (rtsp://, http://) or a camera index. A missing or empty
+    source fails here, at once; an image that cannot be decoded fails when its turn
+    comes, naming the file."""
+    if isinstance(source, int):
+        return _video(source, f"camera {source}")
+    text = str(source)
+    if "://" in text:
+        return _video(text, text)
+    path = Path(source)
+    if not path.exists():
+        raise SourceNotFound(f"{path}: no such file or folder")
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise CameraInputError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return ((file.name, load_image(file)) for file in files)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return _video(str(path), path.name)
+    return iter([(path.name, load_image(path))])
+
+
+def _video(target: str | int, label: str) -> Iterator[tuple[str, np.ndarray]]:
+    capture = cv2.VideoCapture(target)
+    if not capture.isOpened():
+        capture.release()
+        raise CameraInputError(f"{label}: OpenCV could not open it as a video")
+    return _video_frames(capture, label)
+
+
+def _video_frames(capture: Any, label: str) -> Iterator[tuple[str, np.ndarray]]:
+    try:
+        index = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            yield f"{label}#{index:06d}", check_frame(frame, f"{label} frame {index}")
+            index += 1
+        if index == 0:
+            raise CameraInputError(f"{label}: the video has no frame that could be decoded")
+    finally:
+        capture.release()
+
+
+# ---------------------------------------------------------------- the recogniser
+
+
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ALLOWED = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ·-. " + CN_PROVINCES)
+OCR_THREADS = 1
+_engine_lock = threading.Lock()
+_engine: Recogniser | None = None
+
+
+class Recogniser:
+    """RapidOCR's text-line recognition model (PP-OCR rec, shipped in the rapidocr wheel),
+    decoded over the characters plates and codes use only: digits, capitals, the
+    province characters and separators. Where the model's first choice at a step is
+    another character (a Chinese character that looks like a province's, a lower-case
+    letter) the best allowed one takes its place, instead of the read going wrong.
+
+    This reaches into rapidocr's recogniser for its ONNX session and its character
+    list; if a rapidocr release moves them, reads go through the public call instead,
+    unconstrained."""
+
+    def __init__(self, threads: int = 1) -> None:
+        from rapidocr import RapidOCR  # slow import: only when a frame is first read
+
+        params = {
+            "Global.use_det": False,
+            "Global.use_cls": False,
+            "Global.log_level": "warning",
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        }
+        self.engine = RapidOCR(params=params)
+        self.session: Any = None
+        try:
+            rec = self.engine._load_rec_model()
+            characters = list(rec.postprocess_op.character)
+            self.height = int(rec.rec_image_shape[1])
+            self.min_width = int(rec.rec_image_shape[1]) * 10 // 3  # PaddleOCR pads to 320 px; 160 reads as well, faster
+            self.session = rec.session
+        except (AttributeError, TypeError, IndexError):
+            return
+        self.characters = characters
+        allowed = np.array([c in _ALLOWED for c in characters])
+        allowed[0] = False  # index 0 is CTC's blank
+        self.allowed = allowed
+        self.province = np.array([c in CN_PROVINCES for c in characters], np.float32)
+
+    @property
+    def constrained(self) -> bool:
+        return self.session is not None
+
+    def __call__(self, line: np.ndarray) -> tuple[str, float]:
+        """Text and confidence (mean character probability) of one text-line image."""
+        if self.session is None:
+            out = self.engine(line, use_det=False, use_cls=False, use_rec=True)
+            txts = getattr(out, "txts", None)
+            return (str(txts[0]), float(out.scores[0])) if txts else ("", 0.0)
+        h, w = line.shape[:2]
+        width = max(1, min(round(w * self.height / h), 1600))
+        resized = cv2.resize(line, (width, self.height), interpolation=cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR)
+        batch = np.zeros((1, 3, self.height, max(width, self.min_width)), np.float32)
+        batch[0, :, :, :width] = resized.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1.0
+        probs = np.asarray(self.session(batch))[0]  # steps × characters, softmax
+        first = probs.argmax(axis=1)
+        fallback = np.where(self.allowed, probs, 0.0).argmax(axis=1)
+        chosen = np.where((first == 0) | self.allowed[first], first, fallback)
+        text, scores, steps, previous = [], [], [], 0
+        for step, index in enumerate(chosen):
+            if index != 0 and index != previous:
+                text.append(self.characters[index])
+                scores.append(float(probs[step, index]))
+                steps.append(step)
+            previous = index
+        core = [c for c in text if c.isalnum()]
+        if len(core) == 6 and core[0] in _LETTERS and steps[0] > 0:
+            # a Chinese plate whose province character the model passed over (small,
+            # squeezed into its cell, dark): the likeliest province before the letter
+            lead = probs[: steps[0]] * self.province
+            step, index = np.unravel_index(int(lead.argmax()), lead.shape)
+            if lead[step, index] >= 0.01:
+                text.insert(0, self.characters[index])
+                scores.insert(0, float(lead[step, index]))
+        return "".join(text).strip(), float(np.mean(scores)) if scores else 0.0
+
+
+def ocr_engine() -> Recogniser:
+    """The recogniser, created once per process on first use (loading the model takes
+    a while) and shared by every reader. It runs on OCR_THREADS threads: on a small
+    shared CPU one thread per read is steadier than two that spin against the rest of
+    the bridge."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = Recogniser(OCR_THREADS)
+    return _engine
+
+
+def recognise(line: np.ndarray) -> tuple[str, float]:
+    """Text and confidence of one text-line image (BGR)."""
+    return ocr_engine()(line)
+
+
+# ---------------------------------------------------------------- normalising
+
+
+_TO_DIGIT = str.maketrans({"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "T": "7", "Z": "2", "S": "5", "B": "8", "G": "6", "A": "4"})
+_TO_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
+_CN_TAIL = str.maketrans({"O": "0", "I": "1"})  # Chinese plates leave out O and I
+_CN_LETTER = str.maketrans({"0": "D", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
+_KEEP = re.compile(rf"[A-Z0-9{CN_PROVINCES}]")
+_EDGE = "1I"  # what the edge of a plate or the box of a check digit is read as
+STOP_CONFIDENCE = 0.75  # a plate or code read this surely ends the search of a frame (stop_at_first)
+MAX_EDITS = 2  # a read needing more trims and look-alike swaps than this is no read
+
+
+def _chars(raw: str) -> str:
+    """The plate or code characters of a read, without separators and stray marks."""
+    return "".join(_KEEP.findall(raw.upper()))
+
+
+def _trims(chars: str) -> list[tuple[str, int, int]]:
+    """A line as read, and without a stroke at either edge: (chars, trims, trims on
+    the left)."""
+    out = [(chars, 0, 0)]
+    if len(chars) > 3 and chars[0] in _EDGE:
+        out.append((chars[1:], 1, 1))
+    if len(chars) > 3 and chars[-1] in _EDGE:
+        out.append((chars[:-1], 1, 0))
+        if chars[0] in _EDGE:
+            out.append((chars[1:-1], 2, 1))
+    return out
+
+
+def _prefix(line: str) -> int | None:
+    """How many characters come before the dash or dot after a plate's series ("12C-",
+    "桂A·"), if the read shows one: a misread extra or missing character must not
+    shift characters from one part of a plate to the other."""
+    m = re.match(rf"^[^A-Z0-9{CN_PROVINCES}]*((?:[A-Z0-9{CN_PROVINCES}][^A-Z0-9{CN_PROVINCES}·\-]*)+?)\s*[·\-]", line.upper())
+    return len(_chars(m[1])) if m else None
+
+
+def _cents(line: str) -> int | None:
+    """How many characters follow the dot of a Vietnamese plate's number ("123.45"),
+    if the read shows that dot after the dash: a number cut short ("668.5") must not
+    pass for a four-digit plate."""
+    m = re.search(r"[-·][^.]*\.([^.]*)$", line)
+    return len(_chars(m[1])) if m else None
+
+
+def _swaps(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b))
+
+
+def _parses(chars: str) -> Iterator[tuple[str, Kind, int]]:
+    """(canonical text, kind, look-alike swaps) of every format `chars` fits once
+    look-alikes are put right where a format allows only digits (or only letters)."""
+    if len(chars) == 11 and chars[0] not in CN_PROVINCES:
+        fixed = chars[:4].translate(_TO_LETTER) + chars[4:].translate(_TO_DIGIT)
+        code = container_code(fixed)
+        if code:  # the check digit vouches for the swaps
+            yield code, "container", 0
+    if chars[:1] in CN_PROVINCES:
+        if len(chars) < 7:
+            return
+        fixed = chars[0] + chars[1:2].translate(_CN_LETTER) + chars[2:].translate(_CN_TAIL)
+        plate = normalise_plate(fixed)
+        if plate:
+            yield plate, "plate", _swaps(chars, fixed)
+        return
+    for digits in (5, 4):  # Vietnamese: two digits, the series, four or five digits
+        if digits + 3 <= len(chars) <= digits + 5:
+            fixed = chars[:2].translate(_TO_DIGIT) + chars[2:-digits] + chars[-digits:].translate(_TO_DIGIT)
+            plate = normalise_plate(fixed)
+            if plate:
+                yield plate, "plate", _swaps(chars, fixed)
+
+
+def interpret(lines: str | Sequence[str], blue: bool = False) -> tuple[str | None, Kind]:
+    """The canonical plate or container code in a read (one string, or the lines of a
+    two-line plate), and which it is: the reading that needs the fewest edits. `blue`:
+    read on a blue plate, which in China is an ordinary one with five characters after
+    the dot (six are a green new-energy plate's), so a sixth is the plate's rim."""
+    raw = [line for line in ([lines] if isinstance(lines, str) else lines) if _chars(line)]
+    parts = [_chars(line) for line in raw]
+    if len(parts) == 2 and not (3 <= len(parts[0]) <= 6 and 4 <= len(parts[1]) <= 6):
+        return None, "unknown"  # two lines are a Vietnamese plate's "12-C1" over "123.45"
+    best: tuple[int, str, Kind] | None = None
+    for combo in itertools.product(*[_trims(p) for p in parts]):
+        chars, edits = "".join(c for c, _, _ in combo), sum(n for _, n, _ in combo)
+        if len(combo) == 2:
+            prefix: int | None = len(combo[0][0])  # the top line is the part before the dash
+            cents = _cents("-" + raw[1])
+        else:
+            prefix = _prefix(raw[0]) if raw else None
+            prefix = None if prefix is None else prefix - combo[0][2]
+            cents = _cents(raw[0]) if raw else None
+        if cents is not None and combo[-1][1] > combo[-1][2]:
+            cents -= 1  # a stroke trimmed off the end
+        for text, kind, swaps in _parses(chars):
+            if kind == "plate" and prefix is not None and len(_chars(re.split(r"[·\-]", text)[0])) != prefix:
+                continue
+            if kind == "plate" and cents is not None and not re.search(rf"\.[0-9]{{{cents}}}$", text):
+                continue
+            if blue and kind == "plate" and "·" in text and len(text.split("·")[1]) != 5:
+                continue
+            if edits + swaps <= MAX_EDITS and (best is None or edits + swaps < best[0]):
+                best = (edits + swaps, text, kind)
+    return (best[1], best[2]) if best else (None, "unknown")
+
+
+# ---------------------------------------------------------------- the finder
+
+
+def _colour(hsv: np.ndarray) -> Literal["blue", "light", "other"]:
+    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    blue = np.mean((h > 95) & (h < 130) & (s > 90) & (v > 40))
+    light = np.mean((s < 70) & (v > np.percentile(v, 40)) | ((h > 15) & (h < 35) & (s > 90)))
+    if blue > 0.35:
+        return "blue"
+    if light > 0.45:
+        return "light"
+    return "other"
+
+
+def _level(rect: tuple[tuple[float, float], tuple[float, float], float]) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """A rotated rectangle with its long side as width and its angle in -45..45 degrees:
+    OpenCV's own angle convention has changed between versions."""
+    (cx, cy), (w, h), angle = rect
+    if w < h:
+        w, h, angle = h, w, angle + 90
+    angle = (angle + 90) % 180 - 90
+    return (cx, cy), (w, h), angle
+
+
+Piece = tuple[tuple[int, int, int, int], np.ndarray]
+
+
+def _rows(pieces: list[Piece]) -> list[list[Piece]]:
+    """Chains of blobs side by side at one height: the groups of a container code
+    ("CGXU 123456 7") or a plate whose characters did not close into one blob."""
+    ordered = sorted(pieces, key=lambda p: p[0][0])
+    chains: list[list[Piece]] = []
+    for i, first in enumerate(ordered):
+        chain = [first]
+        for other in ordered[i + 1 :]:
+            (x0, y0, w0, h0), (x1, y1, _, h1) = chain[-1][0], other[0]
+            overlap = min(y0 + h0, y1 + h1) - max(y0, y1)
+            gap = x1 - (x0 + w0)
+            if overlap > 0.6 * min(h0, h1) and max(h0, h1) < 1.6 * min(h0, h1) and -2 <= gap < 1.5 * max(h0, h1):
+                chain.append(other)
+        if len(chain) > 1:
+            chains.append(chain)
+    return chains
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)
+
+
+def find_candidates(frame: np.ndarray, work_width: int = 640, limit: int = 6) -> list[Candidate]:
+    """Regions that may hold a plate or a code line, best first, in frame pixels."""
+    scale = work_width / frame.shape[1]
+    small = cv2.resize(frame, (work_width, round(frame.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    gray = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), (3, 3), 0)
+    grad = np.abs(cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3))
+    # strokes stand well above the noise floor (the median gradient, mostly noise) and
+    # not far below the strongest edges, so the threshold follows noise and light
+    threshold = max(6.0 * float(np.median(grad)), 0.25 * float(np.percentile(grad, 99.5)), 20.0)
+    strokes = (grad > threshold).astype(np.uint8) * 255
+    # long vertical lines (door rods, pillars, a plate's own sides) are no characters and
+    # would weld a text line to whatever they run through
+    strokes &= ~cv2.morphologyEx(strokes, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 45)))
+    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    height, width = strokes.shape
+    groups: list[list[Piece]] = []
+    # a small closing makes text lines; a larger one joins the two lines of a plate and
+    # characters that blur or darkness broke up
+    for kernel, chain in (((9, 5), True), ((15, 9), False)):
+        blobs = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+        blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 3)))
+        contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        pieces = [(cv2.boundingRect(c), c) for c in contours]
+        pieces = [(b, c) for b, c in pieces if b[3] >= 7 and b[2] >= 6 and b[3] <= height * 0.35 and b[2] <= width * 0.45]
+        groups += [[p] for p in pieces] + (_rows(pieces) if chain else [])
+    found: list[tuple[Candidate, tuple[int, int, int, int]]] = []
+    for group in groups:
+        points = np.vstack([c for _, c in group])
+        x, y, w, h = cv2.boundingRect(points)
+        if w < 24 or w > width * 0.6:
+            continue
+        (cx, cy), (rw, rh), angle = _level(cv2.minAreaRect(points))
+        if rh < 7 or not 1.3 <= rw / rh <= (9.0 if len(group) == 1 else 14.0) or abs(angle) > 25:
+            continue
+        fill = sum(cv2.contourArea(c) for _, c in group) / max(rw * rh, 1)
+        density = float(np.mean(strokes[y : y + h, x : x + w] > 0))
+        if fill < (0.4 if len(group) == 1 else 0.3) or density < 0.15:
+            continue
+        contrast = float(np.std(gray[y : y + h, x : x + w])) / 64
+        colour = _colour(hsv[y : y + h, x : x + w])
+        # a plate's background colour, and a long line of characters, speak for a region
+        score = density + min(contrast, 1.0) + fill * 0.5 + (0.5 if colour != "other" else 0.0) + 0.3 * min(len(group) - 1, 2)
+        inv = 1 / scale
+        found.append((Candidate(((cx * inv, cy * inv), (rw * inv, rh * inv), angle), score, colour), (x, y, w, h)))
+    found.sort(key=lambda f: -f[0].score)
+    kept: list[tuple[Candidate, tuple[int, int, int, int]]] = []
+    for candidate, box in found:  # the same region found by both closings: keep the better
+        if all(_iou(box, other) < 0.7 for _, other in kept):
+            kept.append((candidate, box))
+    return [c for c, _ in kept[:limit]]
+
+
+# ---------------------------------------------------------------- cutting a candidate out
+
+
+def _level_crop(frame: np.ndarray, box: tuple[tuple[float, float], tuple[float, float], float], pad: float) -> np.ndarray:
+    """The rotated rectangle `box`, grown by `pad` of its height on each side, cut out
+    level."""
+    (cx, cy), (w, h), angle = box
+    w, h = w + 2 * pad * h, h + 2 * pad * h
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+    matrix[0, 2] += w / 2 - cx
+    matrix[1, 2] += h / 2 - cy
+    return cv2.warpAffine(frame, matrix, (max(8, round(w)), max(8, round(h))), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _lines(crop: np.ndarray) -> list[np.ndarray]:
+    """The text lines of a level crop: one, or two for a two-line plate (about 2:1,
+    with a band free of ink across its middle)."""
+    h, w = crop.shape[:2]
+    if w / h > 2.8:
+        return [crop]
+    top, left = h // 6, w // 8  # the crop's margins hold the bumper around the plate
+    gray = cv2.cvtColor(crop[top : h - top, left : w - left], cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
+        ink = 1 - ink
+    rows = ink.mean(axis=1)
+    n = len(rows)
+    lo, hi = int(n * 0.3), int(n * 0.7)
+    split = lo + int(np.argmin(rows[lo:hi]))
+    if rows[split] > 0.25 * float(np.median(rows[n // 6 : n - n // 6])):
+        return [crop]
+    return [crop[: top + split], crop[top + split :]]
+
+
+def _erase_frames(crop: np.ndarray) -> np.ndarray:
+    """`crop` with the straight sides of outlines that enclose characters painted over:
+    the box round a container's check digit (the recogniser reads a boxed digit as a
+    symbol, or not at all), the rim of a plate. Only long straight runs are painted, so
+    a character that touches the outline keeps its strokes."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
+        ink = 1 - ink
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    erase = np.zeros(ink.shape, np.uint8)
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if h < 0.5 * crop.shape[0] or area > 0.45 * w * h:
+            continue
+        if np.count_nonzero(labels[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4] == i) > 0.1 * area:
+            continue  # ink in its middle: a character, not an outline
+        inside = [
+            j
+            for j in range(1, count)
+            if j != i and stats[j][0] >= x and stats[j][1] >= y and stats[j][0] + stats[j][2] <= x + w and stats[j][1] + stats[j][3] <= y + h and stats[j][4] > 0.1 * area
+        ]
+        if not inside:
+            continue
+        mask = (labels == i).astype(np.uint8)
+        sides = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * w)), 1)))
+        sides |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(0.8 * h)))))
+        erase |= sides
+    if not erase.any():
+        return crop
+    out = crop.copy()
+    out[cv2.dilate(erase, np.ones((3, 3), np.uint8)) > 0] = np.median(crop[ink == 0], axis=0)
+    return out
+
+
+def _to_height(line: np.ndarray, height: int = 48) -> np.ndarray:
+    """A line scaled to the recogniser's input height."""
+    h, w = line.shape[:2]
+    size = (max(8, round(w * height / h)), height)
+    return cv2.resize(line, size, interpolation=cv2.INTER_AREA if h > height else cv2.INTER_CUBIC)
+
+
+# ---------------------------------------------------------------- the reader
+
+
+class PlateReader:
+    """Reads plates and container codes in frames. The recognition model is loaded on
+    the first read and shared by all readers in the process."""
+
+    def __init__(self, max_candidates: int = 6, work_width: int = 640, stop_at_first: bool = True, budget_ms: float | None = 85.0) -> None:
+        if max_candidates < 1:
+            raise ValueError(f"max_candidates: must be 1 or more, got {max_candidates}")
+        if not 160 <= work_width <= 4096:
+            raise ValueError(f"work_width: must be in 160..4096 px, got {work_width}")
+        if budget_ms is not None and budget_ms <= 0:
+            raise ValueError(f"budget_ms: must be positive or None, got {budget_ms}")
+        self.max_candidates = max_candidates
+        self.work_width = work_width
+        # a gate camera sees one truck: the first confident plate or code ends the search
+        self.stop_at_first = stop_at_first
+        # a lane camera sends frames on: a frame whose plate is hard to find is given up
+        # after this long rather than delaying the next (None: read every candidate)
+        self.budget_ms = budget_ms
+        self.cut_short = 0  # frames given up at the budget, for the lane's figures
+
+    def warm_up(self) -> None:
+        """Load the model and run it once, so that the first real frame is not slow."""
+        recognise(np.full((48, 160, 3), 255, np.uint8))
+
+    def read(self, frame: np.ndarray, kinds: Sequence[Kind] = ("plate", "container")) -> list[Reading]:
+        """The plates and codes in `frame`, most confident first. Candidates are read
+        best first until one reads surely (stop_at_first) or the next one would overrun
+        budget_ms. When no candidate reads as a plate or code, the best candidate comes
+        back with text None (kind "unknown"), so that a lane can tell "nothing seen" from
+        "seen but unreadable"."""
+        start = time.perf_counter()
+        frame = check_frame(frame)
+        if not kinds or any(k not in ("plate", "container") for k in kinds):
+            raise ValueError(f"kinds: expected some of 'plate', 'container', got {list(kinds)}")
+        work = min(self.work_width, frame.shape[1])
+        readings: list[Reading] = []
+        unread: Reading | None = None
+        slowest = 0.0  # the dearest candidate so far: the next may cost as much
+        for candidate in find_candidates(frame, work, self.max_candidates):
+            before = time.perf_counter()
+            if self.budget_ms is not None and (before - start + slowest) * 1000 > self.budget_ms:
+                self.cut_short += 1
+                break
+            reading = self.read_candidate(frame, candidate)
+            slowest = max(slowest, time.perf_counter() - before)
+            if reading.text is not None:
+                if reading.kind not in kinds:
+                    continue
+                if all(r.text != reading.text for r in readings):
+                    readings.append(reading)
+                if self.stop_at_first and reading.confidence >= STOP_CONFIDENCE:
+                    break
+            elif unread is None:
+                unread = Reading(reading.raw, None, "unknown", reading.confidence, reading.bbox)
+        readings.sort(key=lambda r: -r.confidence)
+        return readings or ([unread] if unread else [])
+
+    def read_candidate(self, frame: np.ndarray, candidate: Candidate) -> Reading:
+        """Read one candidate region of `frame`."""
+        (_, _), (w, h), _ = candidate.box
+        crop = _level_crop(frame, candidate.box, 0.25)
+        if candidate.colour == "blue":
+            # Chinese plates squeeze the province character into a 45×90 mm cell; the
+            # recogniser knows Chinese characters about square
+            crop = cv2.resize(crop, (round(crop.shape[1] * 1.6), crop.shape[0]), interpolation=cv2.INTER_LINEAR)
+        # about 2:1 and not blue may be a two-line Vietnamese plate: read line by line
+        lines = _lines(crop) if w / h < 2.6 and candidate.colour != "blue" else [crop]
+        reads = [recognise(_to_height(_erase_frames(line))) for line in lines]
+        raw = " ".join(text for text, _ in reads)
+        text, kind = interpret([text for text, _ in reads], blue=candidate.colour == "blue")
+        country = country_of(text) if kind == "plate" and text else None
+        return Reading(raw, text, kind, min(c for _, c in reads), candidate.bbox, country)
+
+    def read_source(self, source: str | Path | int) -> Iterator[tuple[str, list[Reading]]]:
+        """(frame name, readings) for every frame of a source (see `frames`)."""
+        for name, frame in frames(source):
+            yield name, self.read(frame)
+
+
+def best(readings: Sequence[Reading], kind: Kind = "plate") -> Reading | None:
+    """The most confident reading of `kind`, if any."""
+    of_kind = [r for r in readings if r.kind == kind and r.text]
+    return max(of_kind, key=lambda r: r.confidence) if of_kind else None
+
+
+def match(reading: Reading, declared: Sequence[str]) -> PlateMatch:
+    """Match a reading against the declared plates (or container codes). A plate may
+    differ by one confusable character and then needs an officer; a container code is
+    matched exactly, its check digit having caught misreads already; an unreadable
+    plate matches nothing and needs an officer."""
+    if reading.kind == "container" and reading.text:
+        hit = reading.text in declared
+        return PlateMatch(reading.text if hit else None, hit, False)
+    if reading.text is None:
+        return PlateMatch(None, False, True)
+    return match_plate(reading.text, list(declared))
