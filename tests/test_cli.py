@@ -169,3 +169,33 @@ def test_serve_opens_a_working_control_room(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=30)
     assert server.returncode in (0, -15), server.stderr.read() if server.stderr else ""
+
+
+def test_run_names_a_bridged_device_that_does_not_answer(tmp_path: Path) -> None:
+    from broker import free_port
+
+    data = yaml.safe_load((ROOT / "scenarios" / "hil_huu_nghi.yaml").read_text(encoding="utf-8"))
+    port = free_port()  # nothing listens there
+    data["devices"] = {"cranes": [{"crane": "VN-crane-1", "endpoint": f"opc.tcp://127.0.0.1:{port}/crane/"}]}
+    path = tmp_path / "hil.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = checkpoint("run", str(path), "--duration-min", "1")
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+    too_fast = checkpoint("run", str(path), "--speed", "5000")
+    assert too_fast.returncode == 2 and "--speed" in too_fast.stderr
+
+
+def test_a_bad_devices_section_names_the_field(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "hil_huu_nghi.yaml").read_text(encoding="utf-8"))
+    data["devices"]["vehicles"]["carriers"].append({"carrier": "AGV-042"})
+    data["devices"]["gates"][0]["endpoint"]["port"] = 70000
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = checkpoint("run", str(path))
+    assert result.returncode == 2
+    assert "devices.gates[0].endpoint.port" in result.stderr
+    data["devices"]["gates"][0]["endpoint"]["port"] = 5020
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = checkpoint("run", str(path))
+    assert result.returncode == 2 and "AGV-042" in result.stderr and "fleet of 8" in result.stderr
