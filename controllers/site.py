@@ -214,7 +214,9 @@ class SiteController:
         for rec in self.carriers.values():
             if rec.carrier_id in reasons:
                 continue
-            if rec.fault:
+            if rec.carrier_id in self.traffic.lost:
+                reasons[rec.carrier_id] = f"lost its order at {self.traffic.lost[rec.carrier_id]}: an operator must bring it back"
+            elif rec.fault:
                 reasons[rec.carrier_id] = "under repair"
             elif self.operator.holds(rec.carrier_id):
                 reasons[rec.carrier_id] = "stopped: " + "; ".join(self.operator.reasons(rec.carrier_id))

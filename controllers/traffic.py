@@ -105,6 +105,8 @@ class TrafficControl:
     trips: dict[str, Trip] = field(default_factory=dict)
     holder: list[list[str | None]] = field(default_factory=list)
     lane_queue: list[list[str]] = field(default_factory=list)  # carriers on each lane, entry order
+    lost: dict[str, str] = field(default_factory=dict)  # carriers that lost their order off their trip: node
+    reissued: int = 0  # trips given again to vehicles that had lost their order
     _routes: dict[tuple[int, Side], Route] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -180,8 +182,12 @@ class TrafficControl:
     def on_state(self, state: CarrierState) -> list[Order]:
         """A position report: free what the carrier has left, extend what can be extended."""
         trip = self.trips.get(state.device_id)
-        if trip is None or state.order_id != trip.order_id:
+        if trip is None:
             return []
+        if state.order_id != trip.order_id:
+            # a vehicle that reports no order at all has lost it (a restart): the plan is
+            # reconciled with where it stands; any other order id is an old report
+            return self._reissue(trip, state) if state.order_id == "" else []
         idx = trip.route.index_of.get(state.last_node_id)
         if idx is None or idx < trip.position:
             return []  # an old or foreign report: nothing to learn from it
@@ -208,6 +214,28 @@ class TrafficControl:
         if freed:
             orders.extend(self._wake_waiters(trip.route.lane))
         return orders
+
+    def _reissue(self, trip: Trip, state: CarrierState) -> list[Order]:
+        """Give a vehicle that lost its order the rest of its trip as a new order, from
+        the node it stands on, over the blocks it still holds. A vehicle that stands
+        where its trip cannot have taken it keeps its blocks and waits for an operator."""
+        idx = trip.route.index_of.get(state.last_node_id)
+        if idx is None or not trip.position <= idx <= trip.released_upto or state.driving:
+            self.lost[trip.carrier_id] = state.last_node_id
+            return []
+        self.lost.pop(trip.carrier_id, None)
+        self.reissued += 1
+        base, _, count = trip.order_id.partition("~")
+        trip.order_id = f"{base}~{int(count or 0) + 1}"
+        trip.update_id = -1
+        trip.position = idx
+        lane_holder = self.holder[trip.route.lane]
+        for e in range(trip.freed_upto, max(idx - 1, trip.freed_upto)):  # what it left behind
+            b = trip.route.blocks[e]
+            if b >= 0 and lane_holder[b] == trip.carrier_id:
+                lane_holder[b] = None
+        trip.freed_upto = max(trip.freed_upto, idx - 1)
+        return [self._order(trip, idx), *self._wake_waiters(trip.route.lane)]
 
     # --- internals ---------------------------------------------------------------
 

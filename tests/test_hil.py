@@ -184,3 +184,39 @@ def test_broker_restart_mid_run_stops_carriers_safely_and_loses_nothing(rig: Rig
         # after reconnecting it took up its work again
         assert mirror.distance_m > distance, f"{cid} never moved after the broker came back"
     assert s["containers_delivered"] > 0
+
+
+def test_a_vehicle_restarted_mid_crossing_is_given_the_rest_of_its_trip(rig: Rig) -> None:
+    mixed = MixedRun(rig.scenario, speed=SPEED)
+    world = mixed.open()
+    seen: dict[str, Any] = {}
+    mqtt = f"127.0.0.1:{rig.broker.port}"
+
+    async def restart(mixed: MixedRun) -> None:
+        mirror = world.carriers["AGV-001"]
+        assert isinstance(mirror, CarrierMirror)
+        deadline = time.monotonic() + 40
+        while not (mirror.moving and 3 < mirror.idx < len(mirror.nodes) - 3):
+            assert time.monotonic() < deadline, "AGV-001 never set off"
+            await asyncio.sleep(0.02)
+        old = rig.processes["AGV-001"]
+        old.kill()  # a power cut: no goodbye, the broker sends its last will
+        old.wait(timeout=10)
+        await asyncio.sleep(1.0)
+        seen["told"] = mirror.broken
+        seen["node"], seen["order"], seen["distance"] = mirror.node_id, mirror.order_id, mirror.distance_m
+        # it comes back where it last reported, with no order, as a restarted vehicle does
+        rig.processes["AGV-001"] = _emulate(
+            "vehicle", "--broker", mqtt, "--serial", "AGV-001", "--start-node", seen["node"],
+            "--version", "2.0.0", "--speed", str(CARRIER_MPS * SPEED), "--state-period", "0.5",
+        )
+
+    _run(mixed, minutes=45, during=restart)
+    _check_world(mixed)
+    mirror = world.carriers["AGV-001"]
+    assert isinstance(mirror, CarrierMirror)
+    assert seen["told"] is True  # the controllers knew it was gone
+    traffic = world.controller.traffic  # type: ignore[attr-defined]
+    assert traffic.reissued >= 1 and "AGV-001" not in traffic.lost
+    assert mirror.order_id != seen["order"]  # the rest of its trip came as a new order
+    assert mirror.distance_m > seen["distance"] + 1000, "it did not go on after the restart"

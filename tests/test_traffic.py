@@ -342,6 +342,40 @@ def test_stale_and_foreign_reports_change_nothing() -> None:
         assert _snapshot(tc) == before
 
 
+def test_a_vehicle_that_lost_its_order_gets_the_rest_of_its_trip_from_where_it_stands() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=10)
+    first = tc.begin("A", 0, "vietnam", "oA")
+    assert released_blocks(first, 0) == {0, 1, 2, 3, 4}
+    tc.on_state(state("A", "oA", "L0N1", driving=True))
+    # it restarts at node L0N3 and reports no order at all
+    orders = tc.on_state(state("A", "", "L0N3"))
+    assert len(orders) == 1 and tc.reissued == 1
+    again = orders[0]
+    check_order_shape(again)
+    assert again.order_id != "oA" and again.order_update_id == 0  # a new order, as VDA 5050 wants
+    assert again.nodes[0].node_id == "L0N3"  # starting where the vehicle stands
+    assert released_blocks(again, 0) == {3, 4}  # over the blocks it still holds, nothing more
+    assert holders(tc, 0) == [None, None, "A", "A", "A"]  # left behind: freed; it stands at the end of block 2
+    assert not tc.lost
+    # its reports on the new order carry the trip on to the far yard
+    tc.on_state(state("A", again.order_id, "L0N5", driving=True, seq=again.nodes[-1].sequence_id))
+    assert tc.arrived(state("A", again.order_id, "CN", finished=True))  # the new order ends the trip
+    assert tc.trips["A"].position == route_nodes(layout, 0, "vietnam").index("L0N5")
+
+
+def test_a_vehicle_that_lost_its_order_off_its_trip_keeps_its_blocks_for_an_operator() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=10)
+    tc.begin("A", 0, "vietnam", "oA")
+    before = _snapshot(tc)
+    for where in ("L1N2", "L0N9"):  # another lane; beyond what was released
+        assert tc.on_state(state("A", "", where)) == []
+        assert tc.lost == {"A": where}
+        assert _snapshot(tc) == before
+    assert tc.on_state(state("A", "", "L0N2", driving=True)) == []  # moving with no order: not trusted
+
+
 def test_finish_frees_every_block_and_wakes_waiters() -> None:
     layout = make_layout()
     tc = TrafficControl(layout, max_base_blocks=10)
