@@ -28,7 +28,8 @@ from controllers.messages import (
     Order,
     TimerFired,
 )
-from controllers.site import OPERATOR_ACTIONS, SiteController
+from controllers.console import OPERATOR_ACTIONS
+from controllers.site import SiteController
 from test_fifo import crane_done, init, lane_of, load_and_cross, make_layout, of, one, ready, task
 from twin.carrier import SimCarrier
 from twin.world import World
