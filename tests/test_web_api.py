@@ -271,3 +271,46 @@ def test_engineers_simulate_a_scenario_into_a_saved_run_to_compare(served: Any) 
     run = client.get(f"/api/runs/{made.json()['id']}", headers=eng).json()
     assert run["scenario"] == "huu_nghi_4lane" and run["summary"]["lanes"] == 4 and run["summary"]["seed"] == 2
     assert run["summary"]["containers_delivered"] > 2000 and len(run["timeseries"]) > 200
+
+
+def test_a_live_mixed_run_shows_its_bridged_devices_and_keeps_its_pace(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from broker import free_port
+    from conftest import ROOT
+
+    port = free_port()
+    gate = subprocess.Popen([sys.executable, "-m", "twin.cli", "emulate", "gate", "--port", str(port),
+                             "--barrier-speed", "2000", "--settle-s", "0.05"], cwd=ROOT)
+    try:
+        data = reference_data()
+        data["fleet"]["carriers"] = 8
+        data["realtime"] = {"speed": 30}
+        data["devices"] = {"gates": [{"yard": "vietnam", "endpoint": {"host": "127.0.0.1", "port": port}}]}
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                live = LiveTwin(make_scenario(data))
+                break
+            except ConnectionError:
+                assert time.monotonic() < deadline, "the gate emulator did not start"
+                time.sleep(0.2)
+        live.mixed.start()
+        for _ in range(60):  # 30 wall seconds at most: the first trucks go through the bridged gate
+            live.mixed.step(3600)
+            live.publish_frame()
+            if live.world.yards["vietnam"].gate.opened > 0:
+                break
+            time.sleep(0.5)
+        devices = live.frame["d"]
+        assert devices == [{"id": "VN-gate", "kind": "gate", "protocol": "Modbus TCP", "endpoint": f"127.0.0.1:{port}",
+                            "online": True, "fault": False}]
+        assert live.world.yards["vietnam"].gate.opened > 0  # trucks came through the real barrier
+        assert live.frame["clock"]["bridged"] is True
+        ok, detail = live.command("set_speed", speed=100)
+        assert not ok and "bridged" in detail  # real devices keep their pace
+        live.mixed.close()
+    finally:
+        gate.terminate()
+        gate.wait(timeout=10)

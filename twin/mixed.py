@@ -184,6 +184,39 @@ class MixedRun:
         world.finish()
         return world
 
+    def devices(self) -> list[dict[str, Any]]:
+        """The bridged devices and how they are, for the control room."""
+        spec = self.scenario.devices
+        if spec is None or not self.sources:
+            return []
+        world = self.world
+        out: list[dict[str, Any]] = []
+        if spec.vehicles is not None and self.vehicle_link is not None:
+            v = spec.vehicles
+            for c in v.carriers:
+                out.append({
+                    "id": c.carrier, "kind": "vehicle", "protocol": f"VDA 5050 {c.version} over MQTT",
+                    "endpoint": f"{v.broker.host}:{v.broker.port}",
+                    "online": self.vehicle_link.status[c.carrier].online,
+                    "fault": bool(world.carriers[c.carrier].broken),
+                })
+        for crane in spec.cranes:
+            mirror = next(m for y in world.yards.values() for m in y.cranes if m.device_id == crane.crane)
+            out.append({"id": crane.crane, "kind": "crane", "protocol": "OPC UA", "endpoint": crane.endpoint,
+                        "online": True, "fault": bool(mirror.fault)})
+        for g in spec.gates:
+            client = self.bridges.gates[g.yard]
+            connected = bool(getattr(getattr(client, "client", None), "connected", True))
+            out.append({"id": f"{YARD_NODE[g.yard]}-gate", "kind": "gate", "protocol": "Modbus TCP",
+                        "endpoint": f"{g.endpoint.host}:{g.endpoint.port}", "online": connected,
+                        "fault": bool(getattr(world.yards[g.yard].gate, "stuck", 0))})
+        for cam in spec.cameras:
+            mirror = world.yards[cam.yard].camera
+            out.append({"id": f"{YARD_NODE[cam.yard]}-camera", "kind": "camera", "protocol": "frames, OCR",
+                        "endpoint": cam.frames, "online": True, "fault": False,
+                        "frames": mirror.frames, "officer_checks": getattr(mirror, "officer_checks", 0)})
+        return out
+
     def device_summary(self) -> dict[str, Any]:
         """What the bridged devices did, for the run's report."""
         world = self.world

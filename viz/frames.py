@@ -7,10 +7,12 @@ whose value changed (and the keys that are gone, as null):
     clock             {"t0": epoch seconds of model time 0, "speed", "paused"}
     c:<carrier>       [lat, lon, status, battery %, container or null, alarm flags]
     b:<lane>:<block>  "r" reserved for a carrier, "o" occupied by one (free blocks are absent)
-    l:<lane>          [direction "to_china"|"to_vietnam", open?]
+    l:<lane>          [direction "to_china"|"to_vietnam", open?, policy "to_china"|"to_vietnam"|"reversible"]
     y:<side>          {"trucks": in the yard, "outside": waiting outside, "awaiting": containers
                        waiting for a carrier, "stack": containers on the stack, "cranes_busy"}
     k                 KPIs so far (delivered per direction, waits, safety, alarms count)
+    d                 mixed mode only: the bridged devices, [{"id", "kind" (vehicle, crane, gate,
+                      camera), "protocol", "endpoint", "online", "fault", ...}]
 
 Alarm flags: B broken down, X connection lost, L low battery, P paused, M maintenance, C charging.
 """
@@ -89,7 +91,7 @@ def snapshot(world: World, clock: dict[str, Any], kpis: dict[str, Any]) -> Frame
     for info in world.layout.lanes:
         direction = lanes.direction[info.index] if lanes is not None else ("export" if info.policy != "to_vietnam" else "import")
         open_ = lanes is None or info.index not in lanes.closed
-        frame[f"l:{info.index}"] = ["to_china" if direction == "export" else "to_vietnam", open_]
+        frame[f"l:{info.index}"] = ["to_china" if direction == "export" else "to_vietnam", open_, info.policy]
     for side, yard in world.yards.items():
         direction = "export" if side == "vietnam" else "import"
         frame[f"y:{side}"] = {

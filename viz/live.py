@@ -120,6 +120,8 @@ class LiveTwin:
     def publish_frame(self) -> None:
         """Build the frame of now and queue its delta for every client."""
         new = snapshot(self.world, self.clock(), self.kpis)
+        if self.mixed.bridged:
+            new["d"] = self.mixed.devices()
         new["w"] = round(time.time(), 3)  # wall time of the tick, for latency
         change = delta(self.frame, new)
         self.seq += 1
