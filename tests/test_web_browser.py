@@ -6,8 +6,11 @@ Screenshots of the map and the control room are written to test-artifacts/ at th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,8 +65,49 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data = reference_data()
     data["fleet"]["carriers"] = CARRIERS
     data["realtime"] = {"speed": 150}
-    live = LiveTwin(make_scenario(data))
-    store = Store(tmp_path_factory.mktemp("control-room") / "checkpoint.sqlite")
+    with serving(LiveTwin(make_scenario(data)), tmp_path_factory.mktemp("control-room")) as s:
+        yield s
+
+
+# the mixed run: a lane of each kind, and the Vietnamese gate bridged to an emulated one over Modbus TCP
+MIXED_LANES = ["to_china", "to_china", "to_china", "reversible", "to_vietnam", "to_vietnam", "to_vietnam", "to_vietnam"]
+REVERSIBLE_LANE = 3
+
+
+@pytest.fixture(scope="module")
+def mixed_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A second control room: 8 carriers at 30 times real time, one reversible lane, and the
+    Vietnamese gate bridged to the Modbus gate emulator, run as its own process."""
+    port = free_port()
+    gate = subprocess.Popen([sys.executable, "-m", "twin.cli", "emulate", "gate", "--port", str(port),
+                             "--barrier-speed", "2000", "--settle-s", "0.05"], cwd=ROOT)
+    try:
+        data = reference_data()
+        data["fleet"]["carriers"] = 8
+        data["realtime"] = {"speed": 30}
+        data["lanes"] = MIXED_LANES
+        data["devices"] = {"gates": [{"yard": "vietnam", "endpoint": {"host": "127.0.0.1", "port": port}}]}
+        scenario = make_scenario(data)
+        deadline = time.monotonic() + 20
+        while True:  # the emulator needs a moment to listen
+            try:
+                live = LiveTwin(scenario)
+                break
+            except ConnectionError:
+                assert gate.poll() is None, "the gate emulator stopped"
+                assert time.monotonic() < deadline, "the gate emulator did not start"
+                time.sleep(0.1)
+        with serving(live, tmp_path_factory.mktemp("mixed-control-room"), wait_for_motion=False) as s:
+            yield s
+    finally:
+        gate.terminate()
+        gate.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serving(live: LiveTwin, folder: Path, wait_for_motion: bool = True) -> Iterator[Served]:
+    """The control room of `live` on a free port, with one user per role."""
+    store = Store(folder / "checkpoint.sqlite")
     for role, password in PASSWORDS.items():
         store.add_user(role, password, role)  # type: ignore[arg-type]
     port = free_port()
@@ -81,7 +125,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
     try:
         until(answers, 20, "the control room to answer")
-        until(lambda: any(c.moving for c in live.world.carriers.values()), 20, "a carrier to move")
+        if wait_for_motion:
+            until(lambda: any(c.moving for c in live.world.carriers.values()), 20, "a carrier to move")
         yield Served(url, live, store)
     finally:
         server.should_exit = True
@@ -173,6 +218,11 @@ def test_the_page_logs_in_and_every_tab_loads_without_errors(page: Page, served:
     expect(page.get_by_test_id("yard-vietnam")).to_be_visible()
     expect(page.get_by_test_id("kpi-delivered_export")).to_be_visible()
     expect(page.locator("[data-testid^=lane-row-]")).to_have_count(len(served.live.world.layout.lanes))
+    expect(page.get_by_test_id("devices-none")).to_have_text("Tất cả thiết bị đều được mô phỏng.")  # no bridged devices
+    expect(page.get_by_test_id("devices-table")).to_be_hidden()
+    expect(page.get_by_test_id("speed-fixed")).to_be_hidden()
+    expect(page.get_by_test_id("cmd-speed")).to_be_enabled()
+    expect(page.get_by_test_id("cmd-set_speed")).to_be_enabled()
     page.get_by_test_id("tab-management").click()
     expect(page.get_by_test_id("lane-util-chart")).to_be_visible()
     expect(page.get_by_test_id("mgmt-series-chart")).to_be_visible()
@@ -293,6 +343,15 @@ def test_an_operator_closes_a_lane_and_opens_it_again(page: Page, served: Served
     log_in(page, served, "operator")
     page.get_by_test_id("tab-control").click()
     page.get_by_test_id("cmd-lane").select_option(str(lane))
+    # the lane is fixed (none here is reversible): its direction is not offered
+    assert live.world.layout.lanes[lane].policy == "to_vietnam"
+    expect(page.get_by_test_id(f"lane-row-{lane}")).to_have_attribute("data-policy", "to_vietnam")
+    expect(page.get_by_test_id(f"lane-policy-{lane}")).to_have_text("Chỉ về Việt Nam")
+    expect(page.get_by_test_id("cmd-set_lane_direction")).to_be_disabled()
+    expect(page.get_by_test_id("cmd-direction")).to_be_disabled()
+    expect(page.get_by_test_id("cmd-direction")).to_have_value("to_vietnam")
+    expect(page.get_by_test_id("lane-note")).to_have_text("Không có làn nào đảo chiều được, nên không đặt hướng làn được.")
+    expect(page.get_by_test_id("cmd-close_lane")).to_be_enabled()
     page.get_by_test_id("cmd-close_lane").click()
     expect(page.get_by_test_id("cmd-result")).to_have_attribute("data-ok", "true")
     assert lane in live.world.controller.lanes.closed
@@ -441,4 +500,104 @@ def test_the_page_reconnects_and_picks_up_where_it_left_off(page: Page, served: 
     page.wait_for_function(f"() => controlRoom.seq > {seq} + 5")
     keys = set(page.evaluate("() => Object.keys(controlRoom.frame).filter(k => k.startsWith('c:'))"))
     assert keys == {f"c:{cid}" for cid in served.live.world.carriers}
+    assert problems.seen == []
+
+
+def test_the_control_room_shows_the_bridged_devices_and_the_fixed_speed(page: Page, mixed_served: Served) -> None:
+    live = mixed_served.live
+    problems = Problems(page, mixed_served.url)
+    log_in(page, mixed_served, "operator")
+    page.get_by_test_id("tab-control").click()
+    expect(page.get_by_test_id("devices-none")).to_be_hidden()
+    gate = page.get_by_test_id("device-row-VN-gate")
+    expect(gate).to_have_attribute("data-kind", "gate")
+    expect(gate).to_have_attribute("data-online", "true")
+    expect(gate).to_have_attribute("data-fault", "false")
+    expect(page.get_by_test_id("device-protocol-VN-gate")).to_have_text("Modbus TCP")
+    expect(page.get_by_test_id("device-endpoint-VN-gate")).to_have_text(f"127.0.0.1:{live.scenario.devices.gates[0].endpoint.port}")
+    expect(page.get_by_test_id("device-link-VN-gate")).to_have_text("Trực tuyến")
+    expect(page.get_by_test_id("devices-count")).to_have_text("1/1 trực tuyến")
+    expect(page.locator("[data-testid^=device-row-]")).to_have_count(1)
+
+    # the run keeps the speed it started with: the speed control says so and is locked
+    fixed = page.get_by_test_id("speed-fixed")
+    expect(fixed).to_be_visible()
+    expect(fixed).to_contain_text("Tốc độ cố định ×30")
+    expect(page.get_by_test_id("cmd-speed")).to_be_disabled()
+    expect(page.get_by_test_id("cmd-speed")).to_have_value("30")
+    expect(page.get_by_test_id("cmd-set_speed")).to_be_disabled()
+    expect(page.get_by_test_id("cmd-pause_sim")).to_be_enabled()  # pausing the model is still allowed
+    expect(page.get_by_test_id("clock-note")).to_contain_text("tốc độ cố định")
+    assert live.mixed.speed == 30
+
+    # a bridged carrier is marked on the map and in the fleet list (here written into the frame,
+    # as a VDA 5050 vehicle would be reported), and it all reads in English too
+    page.evaluate(
+        """() => {
+             controlRoom.frame.d = controlRoom.frame.d.concat([{id: 'AGV-001', kind: 'vehicle',
+               protocol: 'VDA 5050 2.0.0 over MQTT', endpoint: '127.0.0.1:1883', online: true, fault: false}]);
+             const lang = document.querySelector('#lang');
+             lang.value = 'en';
+             lang.dispatchEvent(new Event('change'));
+           }"""
+    )
+    expect(page.get_by_test_id("device-link-VN-gate")).to_have_text("Online")
+    expect(page.get_by_test_id("device-protocol-AGV-001")).to_have_text("VDA 5050 2.0.0 over MQTT")
+    expect(page.get_by_test_id("device-row-AGV-001")).to_contain_text("Carrier")
+    expect(page.get_by_test_id("bridged-AGV-001")).to_have_text("VDA 5050")
+    expect(page.get_by_test_id("fleet-row-AGV-001")).to_have_class(re.compile(r"\bbridged\b"))
+    expect(page.get_by_test_id("fleet-row-AGV-002")).not_to_have_class(re.compile(r"\bbridged\b"))
+    expect(page.get_by_test_id("carrier-AGV-001")).to_have_attribute("data-bridged", "VDA 5050 2.0.0 over MQTT")
+    expect(page.get_by_test_id("carrier-AGV-001")).to_have_class(re.compile(r"\bbridged\b"))
+    expect(page.locator("[data-testid=carrier-AGV-001] .bridge-tag")).to_have_text("VDA 5050")
+    expect(page.locator(".carrier-dot.bridged")).to_have_count(1)
+    expect(fixed).to_contain_text("keeps the speed it started with")
+    expect(page.get_by_test_id("clock-note")).to_contain_text("speed fixed")
+    assert page.evaluate("() => [...controlRoom.missingI18n]") == []
+    page.screenshot(path=str(ARTIFACTS / "control-room-bridged.png"), full_page=True)
+    assert problems.seen == []
+
+
+def test_only_a_reversible_lane_is_offered_a_new_direction(page: Page, mixed_served: Served) -> None:
+    live = mixed_served.live
+    lanes = live.world.controller.lanes
+    problems = Problems(page, mixed_served.url)
+    log_in(page, mixed_served, "operator")
+    page.get_by_test_id("tab-control").click()
+    rev = REVERSIBLE_LANE
+    expect(page.get_by_test_id(f"lane-row-{rev}")).to_have_attribute("data-policy", "reversible")
+    expect(page.get_by_test_id(f"lane-policy-{rev}")).to_have_text("Đảo chiều được")
+    expect(page.get_by_test_id("lane-policy-0")).to_have_text("Chỉ sang Trung Quốc")
+    expect(page.locator(f"[data-testid=cmd-lane] option[value='{rev}']")).to_have_text(f"Làn {rev} · đảo chiều được")
+
+    # a fixed lane: no direction to set
+    page.get_by_test_id("cmd-lane").select_option("0")
+    expect(page.get_by_test_id("cmd-set_lane_direction")).to_be_disabled()
+    expect(page.get_by_test_id("cmd-direction")).to_be_disabled()
+    expect(page.get_by_test_id("lane-note")).to_contain_text("cố định")
+    expect(page.get_by_test_id("cmd-close_lane")).to_be_enabled()
+
+    # the reversible lane: offered the other way round, and the controller turns it
+    now = "to_china" if lanes.heading(rev) == "export" else "to_vietnam"
+    other = "to_vietnam" if now == "to_china" else "to_china"
+    page.get_by_test_id("cmd-lane").select_option(str(rev))
+    expect(page.get_by_test_id("cmd-set_lane_direction")).to_be_enabled()
+    expect(page.get_by_test_id("cmd-direction")).to_be_enabled()
+    expect(page.get_by_test_id("cmd-direction")).to_have_value(other)
+    expect(page.get_by_test_id("lane-note")).to_contain_text("đảo chiều được")
+    page.get_by_test_id("cmd-set_lane_direction").click()
+    expect(page.get_by_test_id("cmd-result")).to_have_attribute("data-ok", "true")
+    assert lanes.heading(rev) == ("export" if other == "to_china" else "import")
+
+    # forced through for a fixed lane, the server refuses it as the page said
+    ok, detail = page.evaluate(
+        """async () => {
+             const r = await fetch('/api/commands', {method: 'POST', headers: {'Content-Type': 'application/json',
+               Authorization: 'Bearer ' + sessionStorage.getItem('cr.token')},
+               body: JSON.stringify({action: 'set_lane_direction', lane: 0, direction: 'to_vietnam'})});
+             const body = await r.json();
+             return [body.ok, body.detail];
+           }"""
+    )
+    assert not ok and "not reversible" in detail
     assert problems.seen == []

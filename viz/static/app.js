@@ -45,6 +45,8 @@
     audit: [],
     users: null,
     timers: [],
+    bridged: new Map(), // carriers bridged to real or emulated vehicles: id -> their entry in frame.d
+    dirLane: null, // the lane the direction select was last set for
   };
   window.controlRoom = S; // for people (and tests) looking at the page from the console
 
@@ -115,6 +117,15 @@
   const tDir = (d) => tOr(`dir.${d}`, d);
   const tDirection = (d) => tOr(`dirn.${d}`, d);
   const tPlace = (p) => tOr(`place.${p}`, p);
+
+  function tProto(protocol) {
+    // the server names protocols in English; the technical names stay as they are
+    if (!protocol) return "—";
+    const m = /^VDA 5050 (\S+) over MQTT$/.exec(protocol);
+    if (m) return t("proto.vda5050", { version: m[1] });
+    if (protocol === "frames, OCR") return t("proto.camera");
+    return protocol;
+  }
 
   function tStep(step) {
     if (!step) return "—";
@@ -348,6 +359,71 @@
     }
     $("#readonly-note").hidden = can("operator");
     $("#run-save-denied").hidden = can("engineer");
+    applyStateLocks();
+  }
+
+  // --- controls the state of the run locks (beyond the role) ---------------------------------
+
+  function setLock(el, reason) {
+    // `reason`: why the control is locked now, or null; controls the role locks are left to applyRoles
+    if (!el || !can(el.dataset.minRole || "viewer")) return;
+    const locked = Boolean(reason);
+    if (el.disabled !== locked) el.disabled = locked;
+    el.classList.toggle("locked", locked);
+    if (locked) {
+      if (el.title !== reason) el.title = reason;
+    } else if (el.hasAttribute("title")) el.removeAttribute("title");
+  }
+
+  function sayIfChanged(el, text) {
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  function lanePolicies() {
+    const out = [];
+    if (!S.site || !S.frame) return out;
+    for (let i = 0; i < S.site.lanes; i++) {
+      const l = S.frame[`l:${i}`];
+      if (l && l[2]) out.push(l[2]);
+    }
+    return out;
+  }
+
+  function applyStateLocks() {
+    const f = S.frame;
+    // a run with bridged devices keeps the speed it started with (the server refuses a change)
+    const fixed = Boolean(f && f.clock && f.clock.bridged);
+    const why = fixed ? t("cmd.speed_fixed_short") : null;
+    setLock($("#cmd-speed"), why);
+    setLock($('#commands [data-action="set_speed"]'), why);
+    const note = $("#speed-fixed");
+    note.hidden = !fixed;
+    sayIfChanged(note, fixed ? t("cmd.speed_fixed", { speed: fmtNum(f.clock.speed, 1) }) : "");
+    // only reversible lanes can have their direction set
+    const lane = $("#cmd-lane").value;
+    const l = f && lane !== "" ? f[`l:${lane}`] : null;
+    const policy = l ? l[2] : undefined;
+    const reversible = policy === "reversible";
+    const dirLocked = policy !== undefined && !reversible ? t("cmd.not_reversible") : null;
+    const dirSel = $("#cmd-direction");
+    setLock(dirSel, dirLocked);
+    setLock($('#commands [data-action="set_lane_direction"]'), dirLocked);
+    const laneNote = $("#lane-note");
+    laneNote.dataset.policy = policy || "";
+    let text = "";
+    if (l && policy !== undefined) {
+      if (!lanePolicies().includes("reversible")) text = t("cmd.no_reversible");
+      else text = t(reversible ? "cmd.lane_reversible" : "cmd.lane_fixed", { n: lane, dir: tDir(l[0]) });
+    }
+    sayIfChanged(laneNote, text);
+    if (l) {
+      // a reversible lane is offered the other way round; a fixed one shows the way it runs
+      const other = l[0] === "to_china" ? "to_vietnam" : "to_china";
+      if (lane !== S.dirLane) {
+        S.dirLane = lane;
+        dirSel.value = reversible ? other : l[0];
+      } else if (policy !== undefined && !reversible && dirSel.value !== l[0]) dirSel.value = l[0];
+    }
   }
 
   // --- tabs -----------------------------------------------------------------------------------
@@ -479,7 +555,7 @@
 
   // --- rendering what changed -------------------------------------------------------------
 
-  const dirty = { all: true, carriers: new Set(), blocks: new Set(), lanes: new Set(), yards: false, k: false, clock: false };
+  const dirty = { all: true, carriers: new Set(), blocks: new Set(), lanes: new Set(), yards: false, k: false, clock: false, devices: false };
   let renderQueued = false;
 
   function markDirty(k) {
@@ -488,6 +564,7 @@
     else if (k.startsWith("l:")) dirty.lanes.add(k.slice(2));
     else if (k.startsWith("y:")) dirty.yards = true;
     else if (k === "k") dirty.k = true;
+    else if (k === "d") dirty.devices = true;
     else if (k === "t" || k === "clock") dirty.clock = true;
   }
 
@@ -506,6 +583,10 @@
     const all = dirty.all;
     const carriers = all ? Object.keys(f).filter((k) => k.startsWith("c:")).map((k) => k.slice(2)) : [...dirty.carriers];
     if (all) for (const id of M.carriers.keys()) if (!(`c:${id}` in f)) carriers.push(id);
+    if (all || dirty.devices) {
+      for (const id of refreshBridged()) if (!carriers.includes(id)) carriers.push(id);
+      renderDevices();
+    }
     const lanesChanged = all || dirty.lanes.size > 0;
     const blocksChanged = all || dirty.blocks.size > 0;
     if (M.map) {
@@ -527,7 +608,7 @@
     dirty.carriers.clear();
     dirty.blocks.clear();
     dirty.lanes.clear();
-    dirty.yards = dirty.k = dirty.clock = false;
+    dirty.yards = dirty.k = dirty.clock = dirty.devices = false;
   }
 
   function renderClock() {
@@ -537,6 +618,7 @@
     const notes = [];
     if (f && f.clock) {
       notes.push(t("clock.speed", { speed: fmtNum(f.clock.speed, 1) }));
+      if (f.clock.bridged) notes.push(t("clock.fixed"));
       if (f.clock.paused) notes.push(t("clock.paused"));
       if (f.clock.ended) notes.push(t("clock.ended"));
     }
@@ -545,9 +627,11 @@
     note.classList.toggle("warn", Boolean(f && f.clock && (f.clock.paused || f.clock.ended)));
     if (f && f.clock) {
       $("#clock").dataset.paused = String(Boolean(f.clock.paused));
+      $("#clock").dataset.bridged = String(Boolean(f.clock.bridged));
       const speed = $("#cmd-speed");
-      if (!speed.dataset.touched && document.activeElement !== speed) speed.value = String(f.clock.speed);
+      if (f.clock.bridged || (!speed.dataset.touched && document.activeElement !== speed)) speed.value = String(f.clock.speed);
     }
+    applyStateLocks();
   }
 
   function rerenderAll() {
@@ -760,8 +844,71 @@
     dot.dataset.lon = lon;
     dot.dataset.status = status;
     dot.dataset.alarms = flags;
-    dot.className = `carrier-dot st-${status}${load ? " loaded" : ""}${SERIOUS.test(flags) ? " alarm" : ""}${flags.includes("P") ? " paused" : ""}${flags.includes("M") ? " maint" : ""}${flags.includes("C") ? " charging" : ""}${S.selected === id ? " selected" : ""}`;
-    dot.title = `${id} · ${tStatus(status)} · ${fmtNum(battery)}%${flags ? " · " + alarmNames(flags) : ""}`;
+    const b = S.bridged.get(id);
+    dot.className = `carrier-dot st-${status}${load ? " loaded" : ""}${SERIOUS.test(flags) ? " alarm" : ""}${flags.includes("P") ? " paused" : ""}${flags.includes("M") ? " maint" : ""}${flags.includes("C") ? " charging" : ""}${S.selected === id ? " selected" : ""}${b ? " bridged" : ""}${b && !b.online ? " link-down" : ""}`;
+    const z = b ? 500 : 0; // a bridged carrier stays on top of the simulated ones around it
+    if ((marker.options.zIndexOffset || 0) !== z) marker.setZIndexOffset(z);
+    let tag = dot.querySelector(".bridge-tag");
+    if (b) {
+      dot.dataset.bridged = b.protocol || "";
+      if (!tag) dot.append((tag = h("i", { class: "bridge-tag", "aria-hidden": "true" })));
+      sayIfChanged(tag, bridgeTag(b));
+    } else {
+      delete dot.dataset.bridged;
+      if (tag) tag.remove();
+    }
+    dot.title = `${id} · ${tStatus(status)} · ${fmtNum(battery)}%${flags ? " · " + alarmNames(flags) : ""}${b ? " · " + bridgedText(b) : ""}`;
+  }
+
+  // --- bridged devices (mixed mode: frame.d) ---------------------------------------------------
+
+  const bridgeTag = (b) => (/^VDA 5050/.test(b.protocol || "") ? "VDA 5050" : b.protocol || "");
+  const deviceState = (b) => t(b.online ? "devices.online" : "devices.offline") + (b.fault ? `, ${t("devices.faulty")}` : "");
+  const bridgedText = (b) => t("carrier.bridged_via", { protocol: tProto(b.protocol), endpoint: b.endpoint || "—", state: deviceState(b) });
+  const bridgedKey = (b) => (b ? `${b.protocol}|${b.endpoint}|${Boolean(b.online)}|${Boolean(b.fault)}` : "");
+
+  function refreshBridged() {
+    // the bridged vehicles from the frame; returns the carriers whose marking changed
+    const next = new Map();
+    const d = S.frame && Array.isArray(S.frame.d) ? S.frame.d : [];
+    for (const dev of d) if (dev && dev.kind === "vehicle") next.set(dev.id, dev);
+    const changed = [];
+    for (const id of new Set([...S.bridged.keys(), ...next.keys()])) if (bridgedKey(S.bridged.get(id)) !== bridgedKey(next.get(id))) changed.push(id);
+    S.bridged = next;
+    return changed.filter((id) => S.frame && `c:${id}` in S.frame);
+  }
+
+  function renderDevices() {
+    const d = S.frame && Array.isArray(S.frame.d) ? S.frame.d.filter((x) => x && x.id) : [];
+    const any = d.length > 0;
+    const box = $("#devices");
+    box.dataset.bridged = String(any);
+    box.classList.toggle("has-fault", d.some((x) => x.fault || !x.online));
+    $("#devices-none").hidden = any;
+    $("#devices-wrap").hidden = !any;
+    $("#devices-count").textContent = any ? t("devices.count", { online: fmtNum(d.filter((x) => x.online).length), total: fmtNum(d.length) }) : "";
+    $("#devices-body").replaceChildren(
+      ...d.map((dev) =>
+        h(
+          "tr",
+          { "data-testid": `device-row-${dev.id}`, dataset: { device: dev.id, kind: dev.kind, online: String(Boolean(dev.online)), fault: String(Boolean(dev.fault)) }, class: dev.fault || !dev.online ? "not-ok" : "" },
+          h(
+            "td",
+            null,
+            h("div", { text: tOr(`devkind.${dev.kind}`, dev.kind) }),
+            h(
+              "div",
+              { class: "mono small" },
+              dev.kind === "vehicle" && S.frame[`c:${dev.id}`] ? h("button", { type: "button", class: "link mono", onclick: () => showOnMap(dev.id), text: dev.id }) : dev.id,
+            ),
+            dev.kind === "camera" ? h("div", { class: "small muted", text: t("devices.camera", { frames: fmtNum(dev.frames), checks: fmtNum(dev.officer_checks) }) }) : null,
+          ),
+          h("td", null, h("div", { "data-testid": `device-protocol-${dev.id}`, text: tProto(dev.protocol) }), h("div", { class: "mono small muted", "data-testid": `device-endpoint-${dev.id}`, text: dev.endpoint || "—" })),
+          h("td", { "data-testid": `device-link-${dev.id}` }, h("span", { class: `badge ${dev.online ? "badge-open" : "badge-closed"}`, text: t(dev.online ? "devices.online" : "devices.offline") })),
+          h("td", { "data-testid": `device-fault-${dev.id}` }, dev.fault ? h("span", { class: "badge badge-B", text: t("devices.faulty") }) : h("span", { class: "muted small", text: t("devices.ok") })),
+        ),
+      ),
+    );
   }
 
   function alarmNames(flags) {
@@ -856,7 +1003,7 @@
         row(t("carrier.base_end"), o.base_end || "—"),
         row(t("carrier.position"), `${fmtNum(info.lat, 5)}, ${fmtNum(info.lon, 5)}`),
       );
-      if (info.bridged) table.append(row(t("carrier.bridged"), t("yes")));
+      if (info.bridged) table.append(row(t("carrier.bridged"), S.bridged.has(id) ? bridgedText(S.bridged.get(id)) : t("yes"), "carrier-bridged"));
       parts.push(table);
     }
     const actions = h("div", { class: "btns" });
@@ -892,6 +1039,8 @@
         const alarms = $("[data-testid=carrier-alarms]");
         if (alarms) alarms.replaceChildren(h("span", null, badges(v[5])));
       }
+      const bridged = $("[data-testid=carrier-bridged]");
+      if (bridged && S.bridged.has(S.selected)) sayIfChanged(bridged, bridgedText(S.bridged.get(S.selected)));
     }
   }
 
@@ -920,6 +1069,15 @@
     $("#cmd-carrier").replaceChildren();
     $("#cmd-lane").replaceChildren();
     delete $("#cmd-speed").dataset.touched;
+    S.bridged = new Map();
+    S.dirLane = null;
+    $("#devices-body").replaceChildren();
+    $("#devices-wrap").hidden = true;
+    $("#devices-none").hidden = false;
+    $("#devices-count").textContent = "";
+    $("#devices").dataset.bridged = "false";
+    $("#lane-note").textContent = "";
+    $("#speed-fixed").hidden = true;
     // what the last user looked at goes with them
     for (const sel of ["#track-results", "#compare", "#runs-body", "#audit-body", "#users-body", "#mgmt-lanes", "#mgmt-resources", "#mgmt-chart", "#mgmt-throughput", "#mgmt-waits", "#mgmt-dwell", "#mgmt-queues"]) $(sel).replaceChildren();
     for (const sel of ["#track-status", "#run-save-result", "#user-add-result", "#mgmt-updated", "#mgmt-title", "#mgmt-balance", "#mgmt-safety", "#mgmt-bottleneck"]) say($(sel), null);
@@ -932,7 +1090,7 @@
     tr = h(
       "tr",
       { id: `fleet-${id}`, "data-testid": `fleet-row-${id}`, dataset: { carrier: id }, title: t("fleet.select") },
-      h("td", { class: "mono" }, h("button", { type: "button", class: "link mono", "data-testid": `fleet-map-${id}`, onclick: (ev) => { ev.stopPropagation(); showOnMap(id); }, text: id })),
+      h("td", { class: "mono" }, h("button", { type: "button", class: "link mono", "data-testid": `fleet-map-${id}`, onclick: (ev) => { ev.stopPropagation(); showOnMap(id); }, text: id }), h("span", { class: "c-bridge" })),
       h("td", { class: "c-status" }),
       h("td", { class: "c-battery" }),
       h("td", { class: "c-container mono" }),
@@ -967,6 +1125,18 @@
       tr.cells[4].dataset.flags = flags;
       tr.classList.toggle("has-alarm", SERIOUS.test(flags));
       tr.classList.toggle("has-flags", flags.length > 0);
+    }
+    const b = S.bridged.get(id);
+    const bkey = bridgedKey(b);
+    if (tr._b !== bkey) {
+      const badge = b
+        ? h("span", { class: `badge badge-bridged${b.online ? "" : " link-down"}`, "data-testid": `bridged-${id}`, title: t("fleet.bridged", { protocol: tProto(b.protocol), endpoint: b.endpoint || "—", state: deviceState(b) }) }, bridgeTag(b))
+        : null;
+      $(".c-bridge", tr).replaceChildren(...(badge ? [badge] : []));
+      tr.classList.toggle("bridged", Boolean(b));
+      if (b) tr.dataset.bridged = b.protocol || "";
+      else delete tr.dataset.bridged;
+      tr._b = bkey;
     }
     tr.classList.toggle("chosen", $("#cmd-carrier").value === id);
     tr._v = v;
@@ -1003,6 +1173,18 @@
     for (let i = 0; i < S.site.lanes; i++) lanes.push(h("option", { value: String(i), text: t("lane.name", { n: i }) }));
     laneSel.replaceChildren(...lanes);
     if (keepLane) laneSel.value = keepLane;
+    labelLaneOptions();
+    applyStateLocks();
+  }
+
+  function labelLaneOptions() {
+    // a reversible lane says so in the lane select
+    for (const o of $("#cmd-lane").options) {
+      const l = S.frame && S.frame[`l:${o.value}`];
+      const policy = l ? l[2] : undefined;
+      sayIfChanged(o, t(policy === "reversible" ? "lane.option_reversible" : "lane.name", { n: o.value }));
+      if (policy && o.dataset.policy !== policy) o.dataset.policy = policy;
+    }
   }
 
   function renderLanes() {
@@ -1019,11 +1201,13 @@
     for (let i = 0; i < S.site.lanes; i++) {
       const l = S.frame[`l:${i}`];
       const open = !l || l[1] !== false;
+      const policy = l && l[2] ? l[2] : "";
       rows.push(
         h(
           "tr",
-          { "data-testid": `lane-row-${i}`, dataset: { open: String(open), direction: l ? l[0] : "" }, class: open ? "" : "closed" },
+          { "data-testid": `lane-row-${i}`, dataset: { open: String(open), direction: l ? l[0] : "", policy }, class: open ? "" : "closed" },
           h("td", { text: t("lane.name", { n: i }) }),
+          h("td", { "data-testid": `lane-policy-${i}` }, policy ? h("span", { class: `policy policy-${policy}`, text: tOr(`policy.${policy}`, policy) }) : "—"),
           h("td", { text: l ? tDir(l[0]) : "—" }),
           h("td", null, h("span", { class: `badge ${open ? "badge-open" : "badge-closed"}`, text: t(open ? "lane.open" : "lane.closed") })),
           h("td", { class: "num", text: fmtNum(busy.get(String(i)) || 0) }),
@@ -1031,6 +1215,8 @@
       );
     }
     body.replaceChildren(...rows);
+    labelLaneOptions();
+    applyStateLocks();
   }
 
   const YARD_FIELDS = ["trucks", "outside", "awaiting", "stack", "cranes_busy", "parked"];
@@ -1129,7 +1315,7 @@
   function renderControl(full) {
     if (!S.frame) return;
     if (full) {
-      for (const tr of $$("#fleet-body tr")) tr._v = null;
+      for (const tr of $$("#fleet-body tr")) tr._v = tr._b = null;
       for (const key of Object.keys(S.frame)) if (key.startsWith("c:")) updateFleetRow(key.slice(2));
       applyFleetFilter();
       renderYards();
@@ -1745,6 +1931,7 @@
     for (const b of $$("[data-tab]")) b.addEventListener("click", () => showTab(b.dataset.tab));
     for (const b of $$("#commands [data-action]")) b.addEventListener("click", () => sendCommand(b.dataset.action, argsFor(b.dataset.action)));
     $("#cmd-carrier").addEventListener("change", (ev) => selectForCommand(ev.target.value));
+    $("#cmd-lane").addEventListener("change", applyStateLocks);
     $("#fleet-filter").addEventListener("change", applyFleetFilter);
     $("#cmd-speed").addEventListener("input", (ev) => (ev.target.dataset.touched = "1"));
     $("#map-fit").addEventListener("click", fitCorridor);
