@@ -11,13 +11,16 @@ and answers a bad one with a refusal, never an exception.
 `OperatorConsole` is a part of `SiteController` (a mixin): it uses the controller's
 carriers, lanes and traffic, and its dispatching (`_assign`, `_free`, `_cross`,
 `_next_charger`, `_to_charger`).
+
+Every reply carries a `code` from `REPLY_CODES` and the `args` its sentence uses, so the
+control room can say it in Vietnamese; `detail` is the same sentence in English.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, NamedTuple, get_args
 
 from controllers.lanes import LanePlan, LaneRefused
 from controllers.messages import (
@@ -40,6 +43,32 @@ HEADING_OF: dict[Direction, str] = {d: h for h, d in HEADING.items()}
 TOWARD: dict[Direction, str] = {"export": "to China", "import": "to Vietnam"}
 OPERATOR_ACTIONS: tuple[str, ...] = get_args(OperatorAction)  # each is carried out by `_op_<action>`
 
+# Every code a reply may carry (the page has a sentence for each, in both languages).
+# Args: carrier, lane, last (highest lane number), heading (to_china/to_vietnam), side
+# (vietnam/china), status (a carrier status), n (a number of carriers), carriers (ids,
+# comma-separated), why (stop reasons from STOP_REASONS, comma-separated), action, field,
+# value (what was given, as text).
+REPLY_CODES: tuple[str, ...] = (
+    # bad requests
+    "unknown_action", "needs_field", "unknown_carrier", "bad_lane", "unknown_lane", "bad_direction", "estop_on",
+    # the corridor and the emergency stop
+    "corridor_paused", "corridor_already_paused", "corridor_not_paused", "corridor_resumed",
+    "corridor_resumed_estop_on", "corridor_resumed_some_paused",
+    "estop_engaged", "estop_again", "estop_not_on", "estop_released", "estop_released_corridor_paused",
+    "estop_released_some_paused",
+    # one carrier
+    "carrier_paused", "carrier_paused_already_stopped", "already_paused", "carrier_resumed",
+    "carrier_resumed_still_stopped", "not_paused",
+    "not_reported", "already_charging", "already_waiting_charger", "already_due_charger", "charger_after_job",
+    "charger_when_released", "sent_to_charger", "waiting_for_charger",
+    "already_out_of_service", "out_of_service", "out_of_service_at", "out_of_service_after_charge",
+    "out_of_service_after_job", "not_out_of_service", "back_in_service", "back_in_service_still_stopped",
+    # lanes
+    "lane_already_closed", "lane_closed", "lane_closed_carriers_on", "lane_not_closed", "lane_opened",
+    "last_open_lane", "not_reversible", "lane_turning", "lane_already_runs", "lane_turned",
+)
+STOP_REASONS: tuple[str, ...] = ("estop", "corridor", "operator")  # the parts of `why`
+
 
 @dataclass(slots=True)
 class OperatorHolds:
@@ -59,17 +88,31 @@ class OperatorHolds:
         return self.estop or self.corridor_paused or carrier_id in self.paused
 
     def reasons(self, carrier_id: str) -> list[str]:
+        """Why the carrier stands still, as codes from STOP_REASONS."""
         out = []
         if self.estop:
-            out.append("the emergency stop is on")
+            out.append("estop")
         if self.corridor_paused:
-            out.append("the corridor is paused")
+            out.append("corridor")
         if carrier_id in self.paused:
-            out.append(f"{carrier_id} is paused by an operator")
+            out.append("operator")
         return out
 
 
-_Outcome = tuple[bool, str, list[Command]]  # ok, detail, device commands
+class Said(NamedTuple):
+    """A reply's sentence: its code, its English wording and the values it uses."""
+
+    code: str
+    detail: str
+    args: tuple[tuple[str, str | int], ...] = ()
+
+
+def _say(code: str, detail: str, **args: str | int) -> Said:
+    return Said(code, detail, tuple(args.items()))
+
+
+_Outcome = tuple[bool, Said, list[Command]]  # ok, what to reply, device commands
+_REASON_TEXT = {"estop": "the emergency stop is on", "corridor": "the corridor is paused"}
 
 
 def _carriers(n: int) -> str:
@@ -89,14 +132,19 @@ class OperatorConsole:
 
     def _on_operator(self, req: OperatorRequest) -> list[Command]:
         """Carry out one operator action: its device commands, then its one reply."""
+        out: list[Command]
         if not isinstance(req.action, str) or req.action not in OPERATOR_ACTIONS:
-            ok, detail, out = False, f"unknown action {req.action!r}; known: {', '.join(OPERATOR_ACTIONS)}", []
+            said = _say(
+                "unknown_action", f"unknown action {req.action!r}; known: {', '.join(OPERATOR_ACTIONS)}",
+                action=str(req.action),
+            )
+            ok, out = False, []
         else:
             handler: Callable[[OperatorRequest], _Outcome] = getattr(self, f"_op_{req.action}")
-            ok, detail, out = handler(req)
+            ok, said, out = handler(req)
             if ok:
                 self.on_operator_change()
-        return [*out, OperatorReply(req.console_id, req.request_id, ok, detail)]
+        return [*out, OperatorReply(req.console_id, req.request_id, ok, said.detail, said.code, said.args)]
 
     def on_operator_change(self) -> None:
         """An operator changed what the fleet or the lanes can do: a planning controller re-plans."""
@@ -164,51 +212,63 @@ class OperatorConsole:
             return self._next_charger(rec.side)
         return []
 
+    def _why(self, carrier_id: str) -> str:
+        """The codes of what still stops the carrier, for a reply's `why` arg."""
+        return ",".join(self.operator.reasons(carrier_id))
+
     def _still(self, carrier_id: str) -> str:
-        reasons = self.operator.reasons(carrier_id)
+        reasons = [_REASON_TEXT.get(r, f"{carrier_id} is paused by an operator") for r in self.operator.reasons(carrier_id)]
         return f" ({'; '.join(reasons)})" if reasons else ""
 
     # --- argument checks: a record, or the reason for refusing
 
-    def _carrier_of(self, req: OperatorRequest) -> CarrierRecord | str:
+    def _carrier_of(self, req: OperatorRequest) -> CarrierRecord | Said:
         cid = req.carrier_id
         if cid is None or cid == "":
-            return f"{req.action} needs carrier_id"
+            return _say("needs_field", f"{req.action} needs carrier_id", action=req.action, field="carrier_id")
         if not isinstance(cid, str) or cid not in self.carriers:
-            return f"there is no carrier {cid!r}"
+            return _say("unknown_carrier", f"there is no carrier {cid!r}", carrier=str(cid))
         return self.carriers[cid]
 
-    def _lane_of(self, req: OperatorRequest) -> int | str:
+    def _lane_of(self, req: OperatorRequest) -> int | Said:
         lane = req.lane
         if lane is None:
-            return f"{req.action} needs lane"
+            return _say("needs_field", f"{req.action} needs lane", action=req.action, field="lane")
         if isinstance(lane, bool) or not isinstance(lane, int):
-            return f"lane must be a lane number, not {lane!r}"
+            return _say("bad_lane", f"lane must be a lane number, not {lane!r}", value=repr(lane))
+        last = len(self.lanes.direction) - 1
         if lane not in self.lanes.direction:
-            return f"there is no lane {lane}; lanes are numbered 0 to {len(self.lanes.direction) - 1}"
+            return _say("unknown_lane", f"there is no lane {lane}; lanes are numbered 0 to {last}", lane=lane, last=last)
         if self.operator.estop:
-            return "the emergency stop is on: lane changes wait until it is released"
+            return _say("estop_on", "the emergency stop is on: lane changes wait until it is released")
         return lane
 
-    # --- the actions (each returns ok, detail, commands)
+    # --- the actions (each returns ok, what to reply, commands)
 
     def _op_pause_corridor(self, req: OperatorRequest) -> _Outcome:
         if self.operator.corridor_paused:
-            return False, "the corridor is already paused", []
+            return False, _say("corridor_already_paused", "the corridor is already paused"), []
         stopped, _, out = self._rehold(lambda: setattr(self.operator, "corridor_paused", True))
-        return True, f"corridor paused: {_carriers(len(stopped))} told to pause, no new jobs until it resumes", out
+        n = len(stopped)
+        return True, _say(
+            "corridor_paused", f"corridor paused: {_carriers(n)} told to pause, no new jobs until it resumes", n=n
+        ), out
 
     def _op_resume_corridor(self, req: OperatorRequest) -> _Outcome:
         if not self.operator.corridor_paused:
-            return False, "the corridor is not paused", []
+            return False, _say("corridor_not_paused", "the corridor is not paused"), []
         _, released, out = self._rehold(lambda: setattr(self.operator, "corridor_paused", False))
         still = sorted(cid for cid in self.carriers if self.operator.holds(cid))
-        detail = f"corridor resumed: {_carriers(len(released))} told to resume"
+        n = len(released)
+        detail = f"corridor resumed: {_carriers(n)} told to resume"
         if self.operator.estop:
-            detail += "; the emergency stop is still on"
-        elif still:
-            detail += f"; still paused by an operator: {', '.join(still)}"
-        return True, detail, out
+            return True, _say("corridor_resumed_estop_on", f"{detail}; the emergency stop is still on", n=n), out
+        if still:
+            return True, _say(
+                "corridor_resumed_some_paused", f"{detail}; still paused by an operator: {', '.join(still)}",
+                n=n, carriers=", ".join(still),
+            ), out
+        return True, _say("corridor_resumed", detail, n=n), out
 
     def _op_estop_all(self, req: OperatorRequest) -> _Outcome:
         was_on = self.operator.estop
@@ -216,145 +276,220 @@ class OperatorConsole:
         # every carrier, even one already paused: an emergency stop does not rely on
         # what the controller believes
         out: list[Command] = [self._pause(cid, True) for cid in self.carriers]
+        n = len(out)
         if was_on:
-            return True, f"the emergency stop was already on; pause sent again to all {_carriers(len(out))}", out
-        return True, f"emergency stop: all {_carriers(len(out))} told to pause; no dispatch, lane or job changes until released", out
+            return True, _say(
+                "estop_again", f"the emergency stop was already on; pause sent again to all {_carriers(n)}", n=n
+            ), out
+        return True, _say(
+            "estop_engaged",
+            f"emergency stop: all {_carriers(n)} told to pause; no dispatch, lane or job changes until released",
+            n=n,
+        ), out
 
     def _op_release_estop(self, req: OperatorRequest) -> _Outcome:
         if not self.operator.estop:
-            return False, "the emergency stop is not on", []
+            return False, _say("estop_not_on", "the emergency stop is not on"), []
         _, released, out = self._rehold(lambda: setattr(self.operator, "estop", False))
         still = sorted(cid for cid in self.carriers if self.operator.holds(cid))
-        detail = f"emergency stop released: {_carriers(len(released))} told to resume"
+        n = len(released)
+        detail = f"emergency stop released: {_carriers(n)} told to resume"
         if self.operator.corridor_paused:
-            detail += "; the corridor stays paused"
-        elif still:
-            detail += f"; still paused by an operator: {', '.join(still)}"
-        return True, detail, out
+            return True, _say("estop_released_corridor_paused", f"{detail}; the corridor stays paused", n=n), out
+        if still:
+            return True, _say(
+                "estop_released_some_paused", f"{detail}; still paused by an operator: {', '.join(still)}",
+                n=n, carriers=", ".join(still),
+            ), out
+        return True, _say("estop_released", detail, n=n), out
 
     def _op_pause_carrier(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
-        if isinstance(rec, str):
+        if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
         if cid in self.operator.paused:
-            return False, f"carrier {cid} is already paused", []
+            return False, _say("already_paused", f"carrier {cid} is already paused", carrier=cid), []
         stopped, _, out = self._rehold(lambda: self.operator.paused.add(cid))
         if stopped:
-            return True, f"carrier {cid} paused; it keeps its blocks and gets no new job until resumed", out
-        return True, f"carrier {cid} paused; it was already stopped{self._still(cid)} and stays paused when that is lifted", out
+            return True, _say(
+                "carrier_paused", f"carrier {cid} paused; it keeps its blocks and gets no new job until resumed",
+                carrier=cid,
+            ), out
+        # the reasons it was already stopped, without this pause (which is now one of them)
+        why = ",".join(r for r in self.operator.reasons(cid) if r != "operator")
+        still = f" ({'; '.join(_REASON_TEXT[r] for r in why.split(','))})" if why else ""
+        return True, _say(
+            "carrier_paused_already_stopped",
+            f"carrier {cid} paused; it was already stopped{still} and stays paused when that is lifted",
+            carrier=cid, why=why,
+        ), out
 
     def _op_resume_carrier(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
-        if isinstance(rec, str):
+        if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
         if cid not in self.operator.paused:
-            return False, f"carrier {cid} is not paused by an operator", []
+            return False, _say("not_paused", f"carrier {cid} is not paused by an operator", carrier=cid), []
         _, released, out = self._rehold(lambda: self.operator.paused.discard(cid))
         if released:
-            return True, f"carrier {cid} resumed", out
-        return True, f"carrier {cid} is no longer paused by an operator but stays stopped{self._still(cid)}", out
+            return True, _say("carrier_resumed", f"carrier {cid} resumed", carrier=cid), out
+        return True, _say(
+            "carrier_resumed_still_stopped",
+            f"carrier {cid} is no longer paused by an operator but stays stopped{self._still(cid)}",
+            carrier=cid, why=self._why(cid),
+        ), out
 
     def _op_send_to_charger(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
-        if isinstance(rec, str):
+        if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
+        side = str(rec.side)
         if not rec.known:
-            return False, f"carrier {cid} has not reported yet", []
+            return False, _say("not_reported", f"carrier {cid} has not reported yet", carrier=cid), []
         if rec.status == CHARGING:
-            return False, f"carrier {cid} is already charging", []
+            return False, _say("already_charging", f"carrier {cid} is already charging", carrier=cid), []
         if rec.status == WAIT_CHARGER:
-            return False, f"carrier {cid} is already waiting for a charger at the {str(rec.side).capitalize()} yard", []
+            return False, _say(
+                "already_waiting_charger",
+                f"carrier {cid} is already waiting for a charger at the {side.capitalize()} yard",
+                carrier=cid, side=side,
+            ), []
         if cid in self.operator.to_charger:
-            return False, f"carrier {cid} is already due to go to a charger", []
+            return False, _say("already_due_charger", f"carrier {cid} is already due to go to a charger", carrier=cid), []
         if rec.status != IDLE or rec.side is None:
             self.operator.to_charger.add(cid)
-            return True, f"carrier {cid} is busy ({rec.status}); it goes to a charger after its current job", []
+            return True, _say(
+                "charger_after_job", f"carrier {cid} is busy ({rec.status}); it goes to a charger after its current job",
+                carrier=cid, status=rec.status,
+            ), []
         if self.operator.holds(cid):
             self.operator.to_charger.add(cid)
-            return True, f"carrier {cid} goes to a charger once it is released{self._still(cid)}", []
+            return True, _say(
+                "charger_when_released", f"carrier {cid} goes to a charger once it is released{self._still(cid)}",
+                carrier=cid, why=self._why(cid),
+            ), []
         out = self._to_charger(rec)
         if rec.status == CHARGING:
-            return True, f"carrier {cid} sent to a charger at the {str(rec.side).capitalize()} yard", out
-        return True, f"carrier {cid} waits for a charger at the {str(rec.side).capitalize()} yard: all are taken", out
+            return True, _say(
+                "sent_to_charger", f"carrier {cid} sent to a charger at the {side.capitalize()} yard",
+                carrier=cid, side=side,
+            ), out
+        return True, _say(
+            "waiting_for_charger", f"carrier {cid} waits for a charger at the {side.capitalize()} yard: all are taken",
+            carrier=cid, side=side,
+        ), out
 
     def _op_send_to_maintenance(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
-        if isinstance(rec, str):
+        if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
         if cid in self.operator.out_of_service:
-            return False, f"carrier {cid} is already out of service", []
+            return False, _say("already_out_of_service", f"carrier {cid} is already out of service", carrier=cid), []
         self.operator.out_of_service.add(cid)
         if rec.status == IDLE:
-            where = f" at the {str(rec.side).capitalize()} yard" if rec.side is not None else ""
-            return True, f"carrier {cid} is out of service{where}", []
+            if rec.side is not None:
+                return True, _say(
+                    "out_of_service_at", f"carrier {cid} is out of service at the {str(rec.side).capitalize()} yard",
+                    carrier=cid, side=str(rec.side),
+                ), []
+            return True, _say("out_of_service", f"carrier {cid} is out of service", carrier=cid), []
         if rec.status in (CHARGING, WAIT_CHARGER):
-            return True, f"carrier {cid} is out of service once it has charged", []
-        return True, f"carrier {cid} goes out of service after its current job ({rec.status})", []
+            return True, _say(
+                "out_of_service_after_charge", f"carrier {cid} is out of service once it has charged", carrier=cid
+            ), []
+        return True, _say(
+            "out_of_service_after_job", f"carrier {cid} goes out of service after its current job ({rec.status})",
+            carrier=cid, status=rec.status,
+        ), []
 
     def _op_return_to_service(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
-        if isinstance(rec, str):
+        if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
         if cid not in self.operator.out_of_service:
-            return False, f"carrier {cid} is not out of service", []
+            return False, _say("not_out_of_service", f"carrier {cid} is not out of service", carrier=cid), []
         self.operator.out_of_service.discard(cid)
         out: list[Command] = []
         if rec.status == IDLE and rec.known and rec.side is not None:
             out = self._free(rec)  # takes a job now if one waits (or charges if it must)
         if self.operator.holds(cid):
-            return True, f"carrier {cid} is back in service but stays stopped{self._still(cid)}", out
-        return True, f"carrier {cid} is back in service", out
+            return True, _say(
+                "back_in_service_still_stopped", f"carrier {cid} is back in service but stays stopped{self._still(cid)}",
+                carrier=cid, why=self._why(cid),
+            ), out
+        return True, _say("back_in_service", f"carrier {cid} is back in service", carrier=cid), out
 
     def _op_close_lane(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
-        if isinstance(lane, str):
+        if isinstance(lane, Said):
             return False, lane, []
         if lane in self.lanes.closed:
-            return False, f"lane {lane} is already closed", []
+            return False, _say("lane_already_closed", f"lane {lane} is already closed", lane=lane), []
         try:
             self.close_lane(lane)
         except LaneRefused as refused:
-            return False, str(refused), []
+            return False, _refusal(refused), []
         on = self.traffic.carriers_on(lane)
-        rest = f"; the {_carriers(on)} on it finish their crossing" if on else ""
-        return True, f"lane {lane} ({TOWARD[self.lanes.direction[lane]]}) closed: no new crossings{rest}", []
+        d = self.lanes.direction[lane]
+        head = f"lane {lane} ({TOWARD[d]}) closed: no new crossings"
+        if on:
+            return True, _say(
+                "lane_closed_carriers_on", f"{head}; the {_carriers(on)} on it finish their crossing",
+                lane=lane, heading=HEADING_OF[d], n=on,
+            ), []
+        return True, _say("lane_closed", head, lane=lane, heading=HEADING_OF[d]), []
 
     def _op_open_lane(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
-        if isinstance(lane, str):
+        if isinstance(lane, Said):
             return False, lane, []
         if lane not in self.lanes.closed:
-            return False, f"lane {lane} is not closed", []
+            return False, _say("lane_not_closed", f"lane {lane} is not closed", lane=lane), []
         try:
             self.open_lane(lane)
         except LaneRefused as refused:
-            return False, str(refused), []
-        return True, f"lane {lane} ({TOWARD[self.lanes.heading(lane)]}) open", []
+            return False, _refusal(refused), []
+        d = self.lanes.heading(lane)
+        return True, _say("lane_opened", f"lane {lane} ({TOWARD[d]}) open", lane=lane, heading=HEADING_OF[d]), []
 
     def _op_set_lane_direction(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
-        if isinstance(lane, str):
+        if isinstance(lane, Said):
             return False, lane, []
         if req.direction is None:
-            return False, "set_lane_direction needs direction (to_china or to_vietnam)", []
+            return False, _say(
+                "needs_field", "set_lane_direction needs direction (to_china or to_vietnam)",
+                action=req.action, field="direction",
+            ), []
         direction = HEADING.get(req.direction) if isinstance(req.direction, str) else None
         if direction is None:
-            return False, f"direction must be to_china or to_vietnam, not {req.direction!r}", []
+            return False, _say(
+                "bad_direction", f"direction must be to_china or to_vietnam, not {req.direction!r}",
+                value=repr(req.direction),
+            ), []
         was = self.lanes.heading(lane)
         try:
             self.set_lane_direction(lane, direction)
         except LaneRefused as refused:
-            return False, str(refused), []
-        toward = TOWARD[direction]
+            return False, _refusal(refused), []
+        toward, heading = TOWARD[direction], HEADING_OF[direction]
         if lane in self.lanes.switching:
             on = self.traffic.carriers_on(lane)
             left = f"the {_carriers(on)} on it {'has' if on == 1 else 'have'} left"
-            return True, f"lane {lane} turns {toward} once {left}; no new crossings until then", []
+            return True, _say(
+                "lane_turning", f"lane {lane} turns {toward} once {left}; no new crossings until then",
+                lane=lane, heading=heading, n=on,
+            ), []
         if was == direction:
-            return True, f"lane {lane} already runs {toward}; it stays so", []
-        return True, f"lane {lane} now runs {toward}", []
+            return True, _say("lane_already_runs", f"lane {lane} already runs {toward}; it stays so", lane=lane, heading=heading), []
+        return True, _say("lane_turned", f"lane {lane} now runs {toward}", lane=lane, heading=heading), []
+
+
+def _refusal(refused: LaneRefused) -> Said:
+    """A lane plan's refusal as a reply: its English message, its code and values."""
+    return Said(refused.code, str(refused), refused.values)

@@ -18,7 +18,18 @@ DIRECTION_OF_POLICY: dict[str, Direction] = {LANE_TO_CHINA: "export", LANE_TO_VI
 
 
 class LaneRefused(ValueError):
-    """A lane command that would leave a direction without a lane, or names no lane."""
+    """A lane command that would leave a direction without a lane, or names no lane.
+
+    `code` and `values` name the reason for a console to word in its own language
+    (the message stays the English sentence)."""
+
+    def __init__(self, message: str, code: str, **args: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = tuple(args.items())  # not `args`: BaseException has that already
+
+
+HEADING_NAME: dict[Direction, str] = {"export": "to_china", "import": "to_vietnam"}
 
 
 class LanePlan:
@@ -49,7 +60,10 @@ class LanePlan:
         self._known(lane)
         d = self.direction[lane]
         if lane not in self.closed and self.open_for(d) == [lane]:
-            raise LaneRefused(f"lane {lane} is the last open lane {'to China' if d == 'export' else 'to Vietnam'}")
+            raise LaneRefused(
+                f"lane {lane} is the last open lane {'to China' if d == 'export' else 'to Vietnam'}",
+                "last_open_lane", lane=lane, heading=HEADING_NAME[d],
+            )
         self.closed.add(lane)
 
     def open(self, lane: int) -> None:
@@ -60,12 +74,15 @@ class LanePlan:
         """Turn a reversible lane; it takes effect once the lane is empty."""
         self._known(lane)
         if lane not in self.reversible:
-            raise LaneRefused(f"lane {lane} is not reversible")
+            raise LaneRefused(f"lane {lane} is not reversible", "not_reversible", lane=lane)
         if direction == self.direction[lane]:
             self.switching.pop(lane, None)
             return
         if self.open_for(self.direction[lane]) == [lane]:
-            raise LaneRefused(f"lane {lane} is the last open lane of its direction")
+            raise LaneRefused(
+                f"lane {lane} is the last open lane of its direction",
+                "last_open_lane", lane=lane, heading=HEADING_NAME[self.direction[lane]],
+            )
         self.switching[lane] = direction
         self.settle(carriers_on)
 
@@ -83,4 +100,6 @@ class LanePlan:
 
     def _known(self, lane: int) -> None:
         if lane not in self.direction:
-            raise LaneRefused(f"there is no lane {lane}")
+            raise LaneRefused(
+                f"there is no lane {lane}", "unknown_lane", lane=lane, last=len(self.direction) - 1
+            )

@@ -238,7 +238,11 @@ class OperatorReply:
     device_id: str  # the request's console_id
     request_id: str
     ok: bool
-    detail: str  # what was done, or why it was refused
+    detail: str  # what was done, or why it was refused, in English (logs, API clients)
+    # A stable key for the sentence and the values it uses, so that a console can say it
+    # in the operator's language; `detail` stays the English wording of the same.
+    code: str = ""
+    args: tuple[tuple[str, str | int], ...] = ()
 
 
 # --- commands that are not for a device ------------------------------------------

@@ -28,7 +28,7 @@ from controllers.messages import (
     Order,
     TimerFired,
 )
-from controllers.console import OPERATOR_ACTIONS
+from controllers.console import OPERATOR_ACTIONS, REPLY_CODES, STOP_REASONS
 from controllers.site import SiteController
 from test_fifo import crane_done, init, lane_of, load_and_cross, make_layout, of, one, ready, task
 from twin.carrier import SimCarrier
@@ -54,6 +54,10 @@ def ask(ctrl: SiteController, action: str, now: float = 0.0, **fields: Any) -> t
     reply = one(out, OperatorReply)
     assert (reply.device_id, reply.request_id) == (CONSOLE, req.request_id)
     assert reply.detail
+    # every reply can be said in the operator's language: a documented code and plain args
+    assert reply.code in REPLY_CODES, reply
+    assert all(isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool) for k, v in reply.args), reply
+    assert len({k for k, _ in reply.args}) == len(reply.args)
     return reply, [c for c in out if not isinstance(c, OperatorReply)]
 
 
@@ -118,6 +122,89 @@ def test_unknown_actions_and_bad_directions_are_refused() -> None:
     assert not reply.ok and "needs direction" in reply.detail
     reply, _ = ask(ctrl, "set_lane_direction", lane=2, direction="north")
     assert not reply.ok and "to_china or to_vietnam" in reply.detail
+
+
+def test_replies_carry_a_code_and_the_values_their_sentence_uses() -> None:
+    """A broad run of requests, good and bad: each reply has its code (checked in `ask`),
+    most codes come up, and the values are those a translated sentence needs."""
+    ctrl = controller("fifo", make_layout(lanes=MIXED, chargers=1))
+    init(ctrl, C1="vietnam", C2="vietnam", C3="china")  # C4 never reports
+    seen: dict[str, dict[str, str | int]] = {}
+
+    def go(action: str, **fields: Any) -> OperatorReply:
+        reply, _ = ask(ctrl, action, **fields)
+        seen.setdefault(reply.code, dict(reply.args))
+        return reply
+
+    go("self_destruct")
+    for action in NEEDS_CARRIER:
+        go(action)
+        go(action, carrier_id="C99")
+    go("close_lane")
+    go("close_lane", lane="2")
+    go("close_lane", lane=9)
+    go("set_lane_direction", lane=2)
+    go("set_lane_direction", lane=2, direction="north")
+    go("pause_carrier", carrier_id="C1")
+    go("pause_carrier", carrier_id="C1")
+    go("pause_corridor")
+    go("pause_corridor")
+    go("pause_carrier", carrier_id="C2")  # stopped by the corridor already
+    go("resume_carrier", carrier_id="C2")  # its own pause lifted; the corridor's stays
+    go("send_to_charger", carrier_id="C3")  # held: charges once released
+    go("send_to_charger", carrier_id="C3")
+    go("send_to_charger", carrier_id="C4")
+    go("send_to_maintenance", carrier_id="C1")
+    go("send_to_maintenance", carrier_id="C1")
+    go("return_to_service", carrier_id="C1")  # back, but stopped
+    go("return_to_service", carrier_id="C1")
+    go("resume_corridor")  # C1 still paused on its own
+    go("resume_corridor")
+    go("resume_carrier", carrier_id="C1")
+    go("resume_carrier", carrier_id="C1")
+    go("estop_all")
+    go("estop_all")
+    go("close_lane", lane=0)
+    go("release_estop")
+    go("release_estop")
+    go("send_to_charger", carrier_id="C2")  # the only Vietnamese charger
+    go("send_to_charger", carrier_id="C1")  # it is taken
+    go("send_to_charger", carrier_id="C1")
+    go("send_to_maintenance", carrier_id="C2")  # charging
+    go("send_to_charger", carrier_id="C2")
+    go("send_to_maintenance", carrier_id="C3")
+    go("return_to_service", carrier_id="C3")
+    go("close_lane", lane=0)
+    go("close_lane", lane=0)
+    go("close_lane", lane=2)  # the last lane to China
+    go("open_lane", lane=0)
+    go("open_lane", lane=0)
+    go("set_lane_direction", lane=1, direction="to_china")
+    go("set_lane_direction", lane=2, direction="to_china")
+    go("set_lane_direction", lane=2, direction="to_vietnam")
+    go("pause_corridor")
+    go("estop_all")
+    go("release_estop")  # the corridor stays paused
+    go("estop_all")
+    go("resume_corridor")  # the emergency stop stays on
+    go("release_estop")
+    go("pause_corridor")
+    go("resume_corridor")
+
+    assert set(seen) <= set(REPLY_CODES)
+    assert len(seen) >= 45, sorted(set(REPLY_CODES) - set(seen))
+    assert seen["carrier_paused"] == {"carrier": "C1"}
+    assert seen["unknown_carrier"] == {"carrier": "C99"}
+    assert seen["needs_field"] == {"action": "pause_carrier", "field": "carrier_id"}
+    assert seen["unknown_lane"] == {"lane": 9, "last": 3}
+    assert seen["corridor_paused"] == {"n": 3}
+    assert seen["carrier_paused_already_stopped"] == {"carrier": "C2", "why": "corridor"}
+    assert seen["corridor_resumed_some_paused"] == {"n": 3, "carriers": "C1"}
+    assert seen["lane_closed"] == {"lane": 0, "heading": "to_china"}
+    assert seen["lane_turned"] == {"lane": 2, "heading": "to_vietnam"}
+    assert seen["sent_to_charger"] == {"carrier": "C2", "side": "vietnam"}
+    for args in seen.values():
+        assert set(str(args.get("why", "")).split(",")) <= {*STOP_REASONS, ""}
 
 
 ACTIONS = st.sampled_from([*get_args(OperatorAction), "bogus"])
@@ -314,10 +401,12 @@ def test_lane_commands_answer_refusals_with_the_reason(name: str) -> None:
     assert reply.ok and ctrl.lanes.open_for("export") == [2]
     reply, _ = ask(ctrl, "close_lane", lane=2)
     assert not reply.ok and "last open lane to China" in reply.detail
+    assert (reply.code, reply.args) == ("last_open_lane", (("lane", 2), ("heading", "to_china")))
     reply, _ = ask(ctrl, "close_lane", lane=0)
     assert not reply.ok and "already closed" in reply.detail
     reply, _ = ask(ctrl, "set_lane_direction", lane=1, direction="to_china")
     assert not reply.ok and "not reversible" in reply.detail
+    assert (reply.code, reply.args) == ("not_reversible", (("lane", 1),))
     reply, _ = ask(ctrl, "set_lane_direction", lane=2, direction="to_vietnam")
     assert not reply.ok and "last open lane" in reply.detail
     reply, _ = ask(ctrl, "open_lane", lane=0)

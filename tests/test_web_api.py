@@ -4,6 +4,8 @@ commands through the runtime and their audit log, tracking, and state frames."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +16,11 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from conftest import make_scenario, reference_data
+from controllers.console import REPLY_CODES
 from viz.app import create_app
 from viz.frames import apply
-from viz.live import Client, LiveTwin
-from viz.store import Store
+from viz.live import CLOCK_CODES, Client, LiveTwin
+from viz.store import Store, User
 
 PASSWORDS = {"ada": "admin-pass-1", "otto": "operator-pass", "eng": "engineer-pass", "vic": "viewer-pass"}
 ROLE = {"ada": "admin", "otto": "operator", "eng": "engineer", "vic": "viewer"}
@@ -80,6 +83,7 @@ def test_a_viewer_cannot_command_and_the_refusal_is_audited(served: Any) -> None
     log = client.get("/api/audit", headers=headers(client, "ada")).json()
     refused = [e for e in log if e["user"] == "vic" and e["action"] == "set_speed"]
     assert refused and refused[0]["ok"] is False and "viewer" in refused[0]["result"]
+    assert (refused[0]["code"], refused[0]["args"]) == ("forbidden_role", {"role": "viewer"})
 
 
 def test_only_admins_read_the_audit_log_and_manage_users(served: Any) -> None:
@@ -106,6 +110,8 @@ def test_pausing_a_carrier_stops_the_twins_carrier_and_is_audited(served: Any) -
     cid = "AGV-003"
     reply = client.post("/api/commands", headers=op, json={"action": "pause_carrier", "carrier_id": cid})
     assert reply.status_code == 200 and reply.json()["ok"], reply.text
+    assert reply.json()["code"] in ("carrier_paused", "carrier_paused_already_stopped")
+    assert reply.json()["args"]["carrier"] == cid and cid in reply.json()["detail"]
     until(lambda: not world.carriers[cid].moving)
     where, t = world.carrier_wgs84(cid), world.env.now
     until(lambda: world.env.now > t + 300)  # five model minutes later it has not moved
@@ -115,6 +121,8 @@ def test_pausing_a_carrier_stops_the_twins_carrier_and_is_audited(served: Any) -
     entries = client.get("/api/audit", headers=headers(client, "ada")).json()
     mine = [(e["user"], e["action"], e["body"].get("carrier_id"), e["ok"]) for e in entries]
     assert ("otto", "pause_carrier", cid, True) in mine and ("otto", "resume_carrier", cid, True) in mine
+    resumed = next(e for e in entries if e["action"] == "resume_carrier" and e["body"].get("carrier_id") == cid)
+    assert resumed["code"] in ("carrier_resumed", "carrier_resumed_still_stopped") and resumed["args"]["carrier"] == cid
 
 
 def test_refused_commands_say_why_and_bad_bodies_name_the_field(served: Any) -> None:
@@ -122,6 +130,7 @@ def test_refused_commands_say_why_and_bad_bodies_name_the_field(served: Any) -> 
     op = headers(client, "otto")
     unknown = client.post("/api/commands", headers=op, json={"action": "pause_carrier", "carrier_id": "AGV-999"})
     assert unknown.status_code == 200 and unknown.json()["ok"] is False and "AGV-999" in unknown.json()["detail"]
+    assert (unknown.json()["code"], unknown.json()["args"]) == ("unknown_carrier", {"carrier": "AGV-999"})
     for body, field in (
         ({"action": "fly"}, "action"),
         ({"action": "close_lane", "lane": 99}, "lane"),
@@ -141,15 +150,19 @@ def test_refused_commands_say_why_and_bad_bodies_name_the_field(served: Any) -> 
 def test_the_simulation_clock_can_be_paused_and_its_speed_changed(served: Any) -> None:
     client, live, _ = served
     op = headers(client, "otto")
-    assert client.post("/api/commands", headers=op, json={"action": "pause_sim"}).json()["ok"]
+    paused = client.post("/api/commands", headers=op, json={"action": "pause_sim"}).json()
+    assert paused["ok"] and (paused["code"], paused["args"]) == ("sim_paused", {})
     time.sleep(0.1)
     t = live.world.env.now
     time.sleep(0.3)
     assert live.world.env.now == t
     assert client.post("/api/commands", headers=op, json={"action": "resume_sim"}).json()["ok"]
     until(lambda: live.world.env.now > t)
-    assert client.post("/api/commands", headers=op, json={"action": "set_speed", "speed": 500}).json()["ok"]
+    faster = client.post("/api/commands", headers=op, json={"action": "set_speed", "speed": 500}).json()
+    assert faster["ok"] and (faster["code"], faster["args"]) == ("speed_set", {"speed": "500"})
     assert live.mixed.speed == 500
+    log = client.get("/api/audit?limit=1", headers=headers(client, "ada")).json()
+    assert (log[0]["action"], log[0]["code"], log[0]["args"]) == ("set_speed", "speed_set", {"speed": "500"})
     assert client.post("/api/commands", headers=op, json={"action": "set_speed", "speed": 300}).json()["ok"]
 
 
@@ -308,9 +321,53 @@ def test_a_live_mixed_run_shows_its_bridged_devices_and_keeps_its_pace(tmp_path:
                             "online": True, "fault": False}]
         assert live.world.yards["vietnam"].gate.opened > 0  # trucks came through the real barrier
         assert live.frame["clock"]["bridged"] is True
-        ok, detail = live.command("set_speed", speed=100)
+        ok, detail, code, args = live.command("set_speed", speed=100)
         assert not ok and "bridged" in detail  # real devices keep their pace
+        assert (code, dict(args)) == ("speed_fixed_bridged", {"speed": "30"})
         live.mixed.close()
     finally:
         gate.terminate()
         gate.wait(timeout=10)
+
+
+# --- replies in the operator's language ------------------------------------------------------------
+
+I18N = Path(__file__).resolve().parent.parent / "viz" / "static" / "i18n.js"
+# what the page makes of a reply's args before it fills a sentence (viz/static/app.js replyText)
+DERIVED = {"count": "n", "why": "why"}
+
+
+def test_every_reply_code_has_a_sentence_in_both_languages_using_only_its_args() -> None:
+    text = I18N.read_text(encoding="utf-8")
+    en_at = text.index("  en: {")
+    tables = {"vi": text[:en_at], "en": text[en_at:]}
+    codes = {*REPLY_CODES, *CLOCK_CODES, "forbidden_role", "run_saved", "user_added"}
+    for lang, table in tables.items():
+        sentences = dict(re.findall(r'^    "reply\.([a-z_]+)": "(.*)",?$', table, re.MULTILINE))
+        assert codes <= set(sentences), (lang, sorted(codes - set(sentences)))
+        for code in codes:
+            names = set(re.findall(r"\{(\w+)\}", sentences[code]))
+            known = {"carrier", "lane", "last", "heading", "side", "status", "n", "carriers", "why", "action",
+                     "field", "value", "speed", "role", "run", "name", *DERIVED}
+            assert names <= known, (lang, code, names)
+    assert "Đã tạm dừng xe {carrier}; xe giữ các khối đã đặt" in tables["vi"]
+
+
+def test_an_audit_file_of_the_old_schema_gets_the_reply_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, user TEXT NOT NULL, "
+        "role TEXT NOT NULL, action TEXT NOT NULL, body TEXT NOT NULL, ok INTEGER NOT NULL, result TEXT NOT NULL);"
+        "INSERT INTO audit (at, user, role, action, body, ok, result) VALUES (1, 'otto', 'operator', 'pause_sim', '{}', 1, 'simulation paused');"
+    )
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.record(User("otto", "operator"), "pause_carrier", {"carrier_id": "AGV-003"}, True,
+                 "carrier AGV-003 paused", "carrier_paused", {"carrier": "AGV-003"})
+    new, old = store.audit()
+    assert (new["code"], new["args"]) == ("carrier_paused", {"carrier": "AGV-003"})
+    assert (old["code"], old["args"], old["result"]) == ("", {}, "simulation paused")
+    store.close()
+    Store(path).close()  # a second opening finds the columns there

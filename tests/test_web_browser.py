@@ -238,7 +238,7 @@ def test_the_page_logs_in_and_every_tab_loads_without_errors(page: Page, served:
     assert served.store.check_password("ca-dem", "ca-dem-pass-1") is not None
     newest = page.locator("[data-testid^=audit-row-]").first  # newest first
     expect(newest).to_contain_text("Thêm người dùng")
-    expect(newest).to_contain_text("ca-dem")
+    expect(newest).to_contain_text("Đã thêm người dùng ca-dem (Điều hành viên)")  # the reply, in Vietnamese
     page.get_by_test_id("tab-map").click()
 
     # the clock is the model time at the gate (UTC+7), though the browser runs in UTC
@@ -301,7 +301,16 @@ def test_an_operator_pauses_a_carrier_and_it_stops(page: Page, served: Served) -
     page.get_by_test_id("cmd-pause_carrier").click()
     result = page.get_by_test_id("cmd-result")
     expect(result).to_have_attribute("data-ok", "true")
-    expect(result).to_contain_text(cid)
+    # the controller's reply, said in Vietnamese, and in English after switching
+    vietnamese = f"Đã tạm dừng xe {cid}; xe giữ các khối đã đặt và không nhận việc mới cho đến khi chạy lại"
+    english = f"Carrier {cid} paused; it keeps its blocks and gets no new job until resumed"
+    expect(result).to_contain_text(vietnamese)
+    expect(page.get_by_test_id("cmd-log")).to_contain_text(vietnamese)
+    page.get_by_test_id("lang").select_option("en")
+    expect(result).to_contain_text(english)
+    expect(page.get_by_test_id("cmd-log")).to_contain_text(english)
+    page.get_by_test_id("lang").select_option("vi")
+    expect(result).to_contain_text(vietnamese)
 
     # the truth on the server: the carrier is paused and stands still while the clock runs
     until(lambda: live.world.carriers[cid].paused, 5, f"{cid} to be paused")
@@ -329,7 +338,7 @@ def test_an_operator_pauses_a_carrier_and_it_stops(page: Page, served: Served) -
 
     page.get_by_test_id("cmd-resume_carrier").click()
     expect(result).to_have_attribute("data-ok", "true")
-    expect(result).to_contain_text(cid)
+    expect(result).to_contain_text(f"Xe {cid} đã chạy lại")
     until(lambda: not live.world.carriers[cid].paused, 5, f"{cid} to be resumed")
     expect(page.get_by_test_id(f"alarms-{cid}")).not_to_have_attribute("data-flags", re.compile("P"))
     assert problems.seen == []

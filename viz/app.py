@@ -174,12 +174,13 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
     def command(body: CommandBody, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         what = body.model_dump(exclude_none=True)
         if not user.can("operator"):
-            store.record(user, body.action, what, False, "refused: a viewer may not command")
+            store.record(user, body.action, what, False, "refused: a viewer may not command", "forbidden_role", {"role": user.role})
             raise HTTPException(403, "a viewer may not command")
-        args = {k: v for k, v in what.items() if k != "action"}
-        ok, detail = live.command(body.action, **args)
-        entry = store.record(user, body.action, what, ok, detail)
-        return {"ok": ok, "detail": detail, "audit_id": entry}
+        fields = {k: v for k, v in what.items() if k != "action"}
+        ok, detail, code, args = live.command(body.action, **fields)
+        values = dict(args)  # an object: the page fills a sentence's {placeholders} from it
+        entry = store.record(user, body.action, what, ok, detail, code, values)
+        return {"ok": ok, "detail": detail, "code": code, "args": values, "audit_id": entry}
 
     # --- runs -------------------------------------------------------------------------------
 
@@ -197,7 +198,7 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
     @app.post("/api/runs", tags=["management"])
     def save_run(body: SaveRun, user: Annotated[User, Depends(needs("engineer"))]) -> dict[str, Any]:
         run_id = store.save_run(body.name, live.scenario.name, user, live.summary(), live.world.timeseries)
-        store.record(user, "save_run", body.model_dump(), True, f"saved run {run_id}")
+        store.record(user, "save_run", body.model_dump(), True, f"saved run {run_id}", "run_saved", {"run": run_id})
         return {"id": run_id}
 
     @app.get("/api/scenarios", tags=["management"])
@@ -219,7 +220,7 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         )
         name = body.name or f"{scenario.name} · {summary['controller']} · seed {summary['seed']}"
         run_id = store.save_run(name, scenario.name, user, summary, series)
-        store.record(user, "simulate_run", body.model_dump(exclude_none=True), True, f"saved run {run_id}")
+        store.record(user, "simulate_run", body.model_dump(exclude_none=True), True, f"saved run {run_id}", "run_saved", {"run": run_id})
         return {"id": run_id, "name": name}
 
     # --- admin ------------------------------------------------------------------------------
@@ -243,7 +244,10 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         except UserError as exc:
             store.record(user, "add_user", {"name": body.name, "role": body.role}, False, str(exc))
             raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
-        store.record(user, "add_user", {"name": body.name, "role": body.role}, True, f"user {created.name} added")
+        store.record(
+            user, "add_user", {"name": body.name, "role": body.role}, True, f"user {created.name} added",
+            "user_added", {"name": created.name, "role": created.role},
+        )
         return {"name": created.name, "role": created.role}
 
     # --- the websocket ----------------------------------------------------------------------

@@ -36,6 +36,11 @@ FRAME_HZ = 10
 HISTORY = 64  # deltas kept for clients that reconnect
 QUEUE = 16  # frames a client may fall behind before it is skipped to a whole frame
 CLOCK_ACTIONS = ("set_speed", "pause_sim", "resume_sim")
+# the codes of the clock's own replies (the controller's are `REPLY_CODES`), and of a
+# request the controller never answered
+CLOCK_CODES = ("speed_set", "sim_paused", "sim_resumed", "speed_fixed_bridged", "bad_speed", "needs_field", "no_answer")
+Args = tuple[tuple[str, str | int], ...]
+Outcome = tuple[bool, str, str, Args]  # ok, detail (English), code, args
 
 
 class OperatorConsole:
@@ -196,20 +201,16 @@ class LiveTwin:
 
     # --- commands -------------------------------------------------------------------------
 
-    def command(self, action: str, **args: Any) -> tuple[bool, str]:
-        """Carry out an operator's command; (done?, what came of it)."""
+    def command(self, action: str, **args: Any) -> Outcome:
+        """Carry out an operator's command: (done?, what came of it in English, its code, its args)."""
         if action == "set_speed":
-            try:
-                self.mixed.set_speed(float(args["speed"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                return False, str(exc) if not isinstance(exc, KeyError) else "speed: missing"
-            return True, f"simulation speed {self.mixed.speed:g}x"
+            return self._set_speed(args.get("speed"))
         if action == "pause_sim":
             self.mixed.pause()
-            return True, "simulation paused"
+            return True, "simulation paused", "sim_paused", ()
         if action == "resume_sim":
             self.mixed.resume()
-            return True, "simulation resumed"
+            return True, "simulation resumed", "sim_resumed", ()
         request_id = f"r{next(self._requests)}"
         request = OperatorRequest(
             self.console.device_id, request_id, action,  # type: ignore[arg-type]
@@ -218,8 +219,25 @@ class LiveTwin:
         self.world.runtime.publish(request)
         reply = self.console.replies.pop(request_id, None)
         if reply is None:
-            return False, "the controller did not answer"
-        return reply.ok, reply.detail
+            return False, "the controller did not answer", "no_answer", ()
+        return reply.ok, reply.detail, reply.code, reply.args
+
+    def _set_speed(self, value: Any) -> Outcome:
+        if value is None:
+            return False, "speed: missing", "needs_field", (("action", "set_speed"), ("field", "speed"))
+        try:
+            speed = float(value)
+        except (TypeError, ValueError) as exc:
+            return False, str(exc), "bad_speed", (("value", str(value)),)
+        fixed = self.mixed.speed
+        try:
+            self.mixed.set_speed(speed)
+        except ValueError as exc:
+            # a run with bridged devices keeps its pace; otherwise the number is out of range
+            if self.mixed.bridged and 0 < speed <= 1000:
+                return False, str(exc), "speed_fixed_bridged", (("speed", f"{fixed:g}"),)
+            return False, str(exc), "bad_speed", (("value", f"{speed:g}"),)
+        return True, f"simulation speed {self.mixed.speed:g}x", "speed_set", (("speed", f"{self.mixed.speed:g}"),)
 
     # --- looking things up ---------------------------------------------------------------------
 

@@ -44,7 +44,9 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     body TEXT NOT NULL,
     ok INTEGER NOT NULL,
-    result TEXT NOT NULL
+    result TEXT NOT NULL,
+    code TEXT NOT NULL DEFAULT '',
+    args TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -84,8 +86,16 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
         self._lock = threading.Lock()
         self._hasher = PasswordHasher()
+
+    def _add_missing_columns(self) -> None:
+        """A file made before the audit log had its reply code and args gets them (empty for old rows)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
+        for column, default in (("code", "''"), ("args", "'{}'")):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
 
     def close(self) -> None:
         self._db.close()
@@ -161,22 +171,32 @@ class Store:
 
     # --- the audit log ----------------------------------------------------------------
 
-    def record(self, user: User, action: str, body: dict[str, Any], ok: bool, result: str) -> int:
-        """One command: who, when, what, and what came of it."""
+    def record(
+        self, user: User, action: str, body: dict[str, Any], ok: bool, result: str,
+        code: str = "", args: dict[str, Any] | None = None,
+    ) -> int:
+        """One command: who, when, what, and what came of it (in English, and as a reply
+        code with its args, so the page can say it in the reader's language)."""
         return self._write(
-            "INSERT INTO audit (at, user, role, action, body, ok, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), user.name, user.role, action, json.dumps(body, ensure_ascii=False), int(ok), result),
+            "INSERT INTO audit (at, user, role, action, body, ok, result, code, args) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                time.time(), user.name, user.role, action, json.dumps(body, ensure_ascii=False), int(ok), result,
+                code, json.dumps(args or {}, ensure_ascii=False),
+            ),
         )
 
     def audit(self, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
         """The newest entries first; `before_id` pages further back."""
         rows = self._rows(
-            "SELECT id, at, user, role, action, body, ok, result FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+            "SELECT id, at, user, role, action, body, ok, result, code, args FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
             (before_id if before_id is not None else 2**62, limit),
         )
         return [
-            {"id": i, "at": at, "user": u, "role": r, "action": a, "body": json.loads(b), "ok": bool(ok), "result": res}
-            for i, at, u, r, a, b, ok, res in rows
+            {
+                "id": i, "at": at, "user": u, "role": r, "action": a, "body": json.loads(b), "ok": bool(ok),
+                "result": res, "code": code, "args": json.loads(args),
+            }
+            for i, at, u, r, a, b, ok, res, code, args in rows
         ]
 
     # --- saved runs -------------------------------------------------------------------

@@ -114,6 +114,27 @@
   const tOr = (key, fallback, params) => (has(key) ? t(key, params) : fallback);
   const tStatus = (status) => tOr(`status.${status}`, status || "—");
   const tRole = (role) => tOr(`role.${role}`, role);
+
+  // A reply of the server in the reader's language: the sentence "reply.<code>" with its
+  // {placeholders} filled from the reply's args (names of sides, headings, statuses and
+  // roles translated too); the English detail when the page knows no sentence for the code.
+  function replyText(code, args, fallback) {
+    if (!code || !has(`reply.${code}`)) return fallback;
+    const a = args || {};
+    const p = { ...a };
+    if (a.n !== undefined) p.count = t(Number(a.n) === 1 ? "reply.count_one" : "reply.count", { n: a.n });
+    if (a.heading !== undefined) p.heading = tOr(`reply.heading.${a.heading}`, a.heading);
+    if (a.side !== undefined) p.side = tOr(`reply.side.${a.side}`, a.side);
+    if (a.status !== undefined) p.status = tStatus(a.status).toLocaleLowerCase(t("locale"));
+    if (a.role !== undefined) p.role = tRole(a.role);
+    if (a.action !== undefined) p.action = tOr(`cmd.${a.action}`, a.action);
+    if (a.field !== undefined) p.field = tOr(`reply.field.${a.field}`, a.field);
+    if (a.why !== undefined) {
+      const why = String(a.why).split(",").filter(Boolean).map((r) => tOr(`reply.why.${r}`, r, { carrier: a.carrier }));
+      p.why = why.length ? ` (${why.join("; ")})` : "";
+    }
+    return t(`reply.${code}`, p);
+  }
   const tDir = (d) => tOr(`dir.${d}`, d);
   const tDirection = (d) => tOr(`dirn.${d}`, d);
   const tPlace = (p) => tOr(`place.${p}`, p);
@@ -1415,12 +1436,15 @@
       return null;
     }
     showResult("pending", () => t("cmd.sending", { action: label() }));
-    const entry = { at: Date.now() / 1000, action, args, ok: false, detail: "" };
+    const entry = { at: Date.now() / 1000, action, args, ok: false, detail: "", code: "", replyArgs: {} };
     try {
       const reply = await api("POST", "/api/commands", { action, ...args });
       entry.ok = Boolean(reply.ok);
       entry.detail = reply.detail;
-      showResult(entry.ok ? "ok" : "refused", () => t("cmd.result", { verdict: t(entry.ok ? "cmd.ok" : "cmd.refused"), action: label(), detail: reply.detail }));
+      entry.code = reply.code || "";
+      entry.replyArgs = reply.args || {};
+      const said = () => replyText(entry.code, entry.replyArgs, entry.detail);
+      showResult(entry.ok ? "ok" : "refused", () => t("cmd.result", { verdict: t(entry.ok ? "cmd.ok" : "cmd.refused"), action: label(), detail: said() }));
     } catch (e) {
       entry.detail = e.message;
       entry.make = e.make;
@@ -1449,7 +1473,7 @@
           " ",
           h("b", { text: t(`cmd.${e.action}`) + targetOf(e.args) }),
           " — ",
-          h("span", { text: `${t(e.ok ? "cmd.ok" : e.error === "forbidden" ? "cmd.forbidden" : e.error ? "cmd.error" : "cmd.refused")}: ${e.make ? e.make() : e.detail}` }),
+          h("span", { text: `${t(e.ok ? "cmd.ok" : e.error === "forbidden" ? "cmd.forbidden" : e.error ? "cmd.error" : "cmd.refused")}: ${e.make ? e.make() : replyText(e.code, e.replyArgs, e.detail)}` }),
         ),
       ),
     );
@@ -1895,7 +1919,7 @@
           h("td", { text: tOr(`cmd.${e.action}`, e.action) }),
           h("td", { class: "small", text: bodyText(e.body) }),
           h("td", null, h("span", { class: `badge ${e.ok ? "badge-open" : "badge-closed"}`, text: t(e.ok ? "cmd.ok" : "cmd.refused") })),
-          h("td", { class: "small", text: e.result }),
+          h("td", { class: "small", text: replyText(e.code, e.args, e.result) }),
         ),
       ),
     );
