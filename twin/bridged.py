@@ -46,7 +46,7 @@ from controllers.ports import DevicePort
 from hardware_bridge.plate_camera import CameraResult
 from twin.carrier import CommandRejected
 from twin.safety import INF
-from twin.yard import Gate, Weighbridge, YardModel
+from twin.yard import Gate, Weighbridge, YardModel, crane_command
 
 if TYPE_CHECKING:
     from twin.world import World
@@ -219,20 +219,10 @@ class CraneMirror:
         self.doing: CraneCommand | None = None
 
     def accept(self, command: Command) -> None:
-        if not isinstance(command, CraneCommand):
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
-        if self.busy:
-            raise CommandRejected(f"{self.device_id} is busy and was given {command.op}")
+        command = crane_command(self.device_id, self.busy, command)
         self.busy, self.doing = True, command
-        self.yard.cranes_busy.change(self.env.now, 1)
-        self._under_crane(command, True)
+        self.yard.crane_work(command, True)
         self.crane.accept(command)
-
-    def _under_crane(self, command: CraneCommand, working: bool) -> None:
-        carrier = self.yard.world.carriers.get(command.carrier_id or "")
-        if carrier is not None:
-            carrier.under_crane = working
-            carrier.update_use()
 
     def observe(self, state: CraneState) -> None:
         cmd = self.doing
@@ -249,8 +239,7 @@ class CraneMirror:
 
     def _done(self, cmd: CraneCommand) -> None:
         self.busy, self.doing = False, None
-        self._under_crane(cmd, False)
-        self.yard.cranes_busy.change(self.env.now, -1)
+        self.yard.crane_work(cmd, False)
 
 
 # --- the gate: barrier, weighbridge, camera ----------------------------------------------------

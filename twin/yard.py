@@ -164,6 +164,15 @@ class Weighbridge:
         event.succeed(command.accepted)
 
 
+def crane_command(device_id: str, busy: bool, command: Command) -> CraneCommand:
+    """The command, if a crane can take it now (anything else is a controller bug)."""
+    if not isinstance(command, CraneCommand):
+        raise CommandRejected(f"{device_id} cannot execute {type(command).__name__}")
+    if busy:
+        raise CommandRejected(f"{device_id} is busy and was given {command.op}")
+    return command
+
+
 class Crane:
     """An automated transfer crane: one move at a time, on command."""
 
@@ -179,20 +188,10 @@ class Crane:
         self._work: simpy.Process | None = None
 
     def accept(self, command: Command) -> None:
-        if not isinstance(command, CraneCommand):
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
-        if self.busy:
-            raise CommandRejected(f"{self.device_id} is busy and was given {command.op}")
+        command = crane_command(self.device_id, self.busy, command)
         self.busy = True
-        self.yard.cranes_busy.change(self.env.now, 1)
-        self._carrier_under_crane(command, True)
+        self.yard.crane_work(command, True)
         self._work = self.env.process(self._do(command))
-
-    def _carrier_under_crane(self, command: CraneCommand, working: bool) -> None:
-        carrier = self.yard.world.carriers.get(command.carrier_id or "")
-        if carrier is not None:
-            carrier.under_crane = working
-            carrier.update_use()
 
     def _do(self, command: CraneCommand) -> Generator[simpy.Event, None, None]:
         remaining = self.move()
@@ -207,11 +206,10 @@ class Crane:
             except simpy.Interrupt:
                 remaining -= self.env.now - start
         placed_on = self.yard.crane_effect(command)
-        self._carrier_under_crane(command, False)
+        self.yard.crane_work(command, False)
         self.busy = False
         self.moves += 1
         self._work = None
-        self.yard.cranes_busy.change(self.env.now, -1)
         self.yard.world.runtime.publish(
             CraneState(
                 self.device_id,
@@ -366,6 +364,14 @@ class YardModel:
         self.world.delivered(c)
 
     # --- what a crane move does to the world ----------------------------------------------
+
+    def crane_work(self, command: CraneCommand, working: bool) -> None:
+        """A crane starts or ends a move: the yard's busy cranes, and the carrier under it."""
+        self.cranes_busy.change(self.env.now, 1 if working else -1)
+        carrier = self.world.carriers.get(command.carrier_id or "")
+        if carrier is not None:
+            carrier.under_crane = working
+            carrier.update_use()
 
     def crane_effect(self, cmd: CraneCommand) -> Placement:
         world = self.world

@@ -26,21 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from twin.kpi import summarise
 from twin.scenario import ScenarioError, load_scenario
 from twin.world import World
-from viz.live import CLOCK_ACTIONS, Client, LiveTwin
+from controllers.messages import OperatorAction
+from viz.live import Client, ClockAction, LiveTwin
 from viz.site_map import site_geojson
-from viz.store import ROLES, Role, Store, User, UserError
+from viz.store import Role, Store, User, UserError
 
 STATIC = Path(__file__).resolve().parent / "static"
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-CONTROLLER_ACTIONS = (
-    "pause_corridor", "resume_corridor", "pause_carrier", "resume_carrier", "estop_all", "release_estop",
-    "send_to_charger", "send_to_maintenance", "return_to_service", "close_lane", "open_lane", "set_lane_direction",
-)
-Action = Literal[
-    "pause_corridor", "resume_corridor", "pause_carrier", "resume_carrier", "estop_all", "release_estop",
-    "send_to_charger", "send_to_maintenance", "return_to_service", "close_lane", "open_lane", "set_lane_direction",
-    "set_speed", "pause_sim", "resume_sim",
-]
+Action = Literal[OperatorAction, ClockAction]  # what /api/commands takes: the controllers' and the clock's
 
 
 class Body(BaseModel):
@@ -310,5 +303,3 @@ async def _until_closed(ws: WebSocket) -> None:
         while True:
             await ws.receive_text()
 
-
-__all__ = ["CONTROLLER_ACTIONS", "CLOCK_ACTIONS", "ROLES", "create_app"]

@@ -21,7 +21,7 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from controllers.codes import container_code, normalise_plate
@@ -35,7 +35,7 @@ GATE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FRAME_HZ = 10
 HISTORY = 64  # deltas kept for clients that reconnect
 QUEUE = 16  # frames a client may fall behind before it is skipped to a whole frame
-CLOCK_ACTIONS = ("set_speed", "pause_sim", "resume_sim")
+ClockAction = Literal["set_speed", "pause_sim", "resume_sim"]  # the live twin's own, not the controllers'
 # the codes of the clock's own replies (the controller's are `REPLY_CODES`), and of a
 # request the controller never answered
 CLOCK_CODES = ("speed_set", "sim_paused", "sim_resumed", "speed_fixed_bridged", "bad_speed", "needs_field", "no_answer")
