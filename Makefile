@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make serve      the control room on http://127.0.0.1:8000, the 8-lane Hữu Nghị twin live
-#   make test       run the test suite
+#   make test       check the code (ruff, mypy) and run the test suite
 # (make simulate runs the 8-lane scenario for a day and prints its KPI table.)
 # Each creates the virtual environment in .venv and installs the project when missing.
 # The protocol tests also need Debian's mosquitto (apt-get install mosquitto; .ci/run does it).
@@ -10,7 +10,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/huu_nghi_8lane.yaml
 
-.PHONY: serve simulate test bench clean
+.PHONY: serve simulate lint test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,18 @@ serve: $(STAMP)
 simulate: $(STAMP)
 	$(VENV)/bin/checkpoint simulate $(SCENARIO)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict controllers
+
+test: lint
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/twin_speed.py --record
 	$(VENV)/bin/python benchmarks/scheduler.py --record
+	$(VENV)/bin/python benchmarks/controllers.py --record
 	$(VENV)/bin/python benchmarks/bridge.py --record
 	$(VENV)/bin/python benchmarks/plates.py --record
 	$(VENV)/bin/python benchmarks/web.py --record

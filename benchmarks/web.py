@@ -14,15 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
 from pathlib import Path
 
 import websockets
@@ -32,11 +30,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from benchmarks.results import record  # noqa: E402
 from broker import free_port  # noqa: E402
+
+from benchmarks.results import NA, cell, provenance, record  # noqa: E402
 
 CARRIERS = 200
 PASSWORD = "bench-password"
+
+
+def checkpoint_command() -> list[str]:
+    """The `checkpoint` command as installed (next to this Python, else on PATH): the
+    benchmark runs the CLI as a user does, whichever module it lives in."""
+    here = Path(sys.executable).parent / "checkpoint"
+    found = str(here) if here.exists() else shutil.which("checkpoint")
+    if found is None:
+        raise RuntimeError("no `checkpoint` command: install the project (pip install -e .)")
+    return [found]
 
 
 def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -45,7 +54,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
     data["realtime"] = {"speed": 10}
     scenario = folder / "bench.yaml"
     scenario.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    cli = [sys.executable, "-m", "twin.cli"]
+    cli = checkpoint_command()
     subprocess.run([*cli, "user", "add", "bench", "--role", "viewer", "--data-dir", str(folder)],
                    input=PASSWORD.encode(), check=True, cwd=ROOT, capture_output=True)
     subprocess.run([*cli, "user", "add", "root", "--role", "admin", "--data-dir", str(folder)],
@@ -78,7 +87,7 @@ async def client(url: str, seconds: float, slow: bool, out: list[dict[str, float
         while time.monotonic() < end:
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=max(0.01, end - time.monotonic()))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             now = time.time()
             message = json.loads(raw)
@@ -92,13 +101,17 @@ async def client(url: str, seconds: float, slow: bool, out: list[dict[str, float
     out.append({"frames": frames, "keys": keys, "slow": slow, **({"lat": latencies} if latencies else {})})  # type: ignore[dict-item]
 
 
-async def fan_out(port: int, n: int, seconds: float, with_slow: bool) -> dict[str, float]:
+async def fan_out(port: int, n: int, seconds: float, with_slow: bool) -> dict[str, float | None]:
     url = f"ws://127.0.0.1:{port}/ws?token={token(port)}"
     results: list[dict[str, float]] = []
     await asyncio.gather(*(client(url, seconds, with_slow and i == 0, results) for i in range(n)))
     quick = [r for r in results if not r["slow"]]
     slow = next((r for r in results if r["slow"]), {"frames": float("nan"), "keys": float("nan")})
     lat = sorted(x for r in quick for x in r.get("lat", []))  # type: ignore[union-attr]
+    if not lat:
+        return {"clients": n, "frames_per_client": statistics.mean(r["frames"] for r in quick),
+                "frames_total": sum(r["frames"] for r in results), "p50_ms": None, "p99_ms": None, "max_ms": None,
+                "slow_frames": slow["frames"], "slow_keys": slow["keys"]}
     return {
         "clients": n,
         "frames_per_client": statistics.mean(r["frames"] for r in quick),
@@ -131,20 +144,20 @@ def main() -> None:
             "| slow client: frames, whole frames |\n|---|---|---|---|---|---|---|")
     lines = [
         f"| {r['clients']} | {r['frames_per_client']:.0f} in {args.seconds:g} s | {r['frames_total']:,.0f} "
-        f"| {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} "
-        + (f"| {r['slow_frames']:.0f}, {r['slow_keys']:.0f} |" if r["slow_frames"] == r["slow_frames"] else "| (none) |")
+        f"| {cell(r['p50_ms'], '.1f')} | {cell(r['p99_ms'], '.1f')} | {cell(r['max_ms'], '.1f')} "
+        + (f"| {r['slow_frames']:.0f}, {r['slow_keys']:.0f} |" if r["slow_frames"] == r["slow_frames"] else f"| {NA} |")
         for r in rows
     ]
     table = "\n".join([head, *lines])
     print(table)
     if args.record:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        machine = f"{platform.machine()}, CPython {platform.python_version()}, {os.cpu_count()} cores"
         note = (
-            f"Measured {stamp} on {machine}. `checkpoint serve` with {CARRIERS} carriers at 10x in its own process, "
+            f"{provenance()} `checkpoint serve` with {CARRIERS} carriers at 10x in its own process, "
             f"websocket clients in a second process on 127.0.0.1, {args.seconds:g} s per row; one client of each row "
             "reads one message a second (the slow client). Latency: from the wall time of the twin's tick in the "
-            "frame to the client's receipt."
+            "frame to the client's receipt, over the clients that are not slow (frames carrying it). "
+            f"Frames per client: the mean over those clients; whole frames: key frames. \"{NA}\" in the slow "
+            "client's column: the row has no slow client; in a latency column: no frame carried a tick time."
         )
         record("## Control room websocket", f"## Control room websocket (benchmarks/web.py)\n\n{note}\n\n{table}\n")
 

@@ -8,9 +8,9 @@ emergency stop) are kept apart, so lifting one never lifts another. A request co
 from a person through a web form: every handler checks it before it changes anything
 and answers a bad one with a refusal, never an exception.
 
-`OperatorConsole` is a part of `SiteController` (a mixin): it uses the controller's
-carriers, lanes and traffic, and its dispatching (`_assign`, `_free`, `_cross`,
-`_next_charger`, `_to_charger`).
+`OperatorConsole` is a collaborator of the site controller: it is handed the
+controller as a `ConsoleSite` (its carriers, lanes, traffic and holds, and its
+dispatching) and carries out each action through a table, one handler per action.
 
 Every reply carries a `code` from `REPLY_CODES` and the `args` its sentence uses, so the
 control room can say it in Vietnamese; `detail` is the same sentence in English.
@@ -18,11 +18,12 @@ control room can say it in Vietnamese; `detail` is the same sentence in English.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, get_args
+from typing import NamedTuple, Protocol, get_args
 
-from controllers.lanes import LanePlan, LaneRefused
+from controllers.lanes import DIRECTION_OF_HEADING, HEADING_OF, LanePlan, LaneRefused
 from controllers.messages import (
     Action,
     Command,
@@ -31,17 +32,13 @@ from controllers.messages import (
     OperatorAction,
     OperatorReply,
     OperatorRequest,
+    Side,
 )
 from controllers.records import CHARGING, IDLE, WAIT_CHARGER, CarrierRecord
 from controllers.traffic import TrafficControl
 
-if TYPE_CHECKING:
-    import itertools
-
-HEADING: dict[str, Direction] = {"to_china": "export", "to_vietnam": "import"}
-HEADING_OF: dict[Direction, str] = {d: h for h, d in HEADING.items()}
 TOWARD: dict[Direction, str] = {"export": "to China", "import": "to Vietnam"}
-OPERATOR_ACTIONS: tuple[str, ...] = get_args(OperatorAction)  # each is carried out by `_op_<action>`
+OPERATOR_ACTIONS: tuple[str, ...] = get_args(OperatorAction)  # each has a handler in `OperatorConsole`
 
 # Every code a reply may carry (the page has a sentence for each, in both languages).
 # Args: carrier, lane, last (highest lane number), heading (to_china/to_vietnam), side
@@ -119,63 +116,102 @@ def _carriers(n: int) -> str:
     return f"{n} carrier" if n == 1 else f"{n} carriers"
 
 
-class OperatorConsole:
-    """Operator requests, handled for the site controller this is part of."""
+class ConsoleSite(Protocol):
+    """What the console needs of the site controller it serves."""
 
-    # what the site controller provides
     carriers: dict[str, CarrierRecord]
     lanes: LanePlan
     traffic: TrafficControl
     operator: OperatorHolds
     pinned_lanes: set[int]
-    _actions: itertools.count[int]
 
-    def _on_operator(self, req: OperatorRequest) -> list[Command]:
+    @property
+    def dispatch_held(self) -> bool: ...
+
+    def assign_jobs(self) -> list[Command]: ...
+
+    def on_free(self, rec: CarrierRecord) -> list[Command]: ...
+
+    def cross(self, rec: CarrierRecord, direction: Direction) -> list[Command]: ...
+
+    def next_charger(self, side: Side) -> list[Command]: ...
+
+    def to_charger(self, rec: CarrierRecord) -> list[Command]: ...
+
+    def close_lane(self, lane: int) -> None: ...
+
+    def open_lane(self, lane: int) -> None: ...
+
+    def set_lane_direction(self, lane: int, direction: Direction) -> None: ...
+
+    def on_operator_change(self) -> None: ...
+
+
+class OperatorConsole:
+    """Operator requests, handled for the site controller it is given."""
+
+    def __init__(self, site: ConsoleSite) -> None:
+        self.site = site
+        self._actions = itertools.count(1)  # ids of pause actions
+        self.handlers: dict[str, Callable[[OperatorRequest], _Outcome]] = {
+            "pause_corridor": self._pause_corridor,
+            "resume_corridor": self._resume_corridor,
+            "estop_all": self._estop_all,
+            "release_estop": self._release_estop,
+            "pause_carrier": self._pause_carrier,
+            "resume_carrier": self._resume_carrier,
+            "send_to_charger": self._send_to_charger,
+            "send_to_maintenance": self._send_to_maintenance,
+            "return_to_service": self._return_to_service,
+            "close_lane": self._close_lane,
+            "open_lane": self._open_lane,
+            "set_lane_direction": self._set_lane_direction,
+        }
+        missing = set(OPERATOR_ACTIONS) ^ set(self.handlers)
+        assert not missing, f"operator actions without a handler, or handlers without an action: {missing}"
+
+    def handle(self, req: OperatorRequest) -> list[Command]:
         """Carry out one operator action: its device commands, then its one reply."""
-        out: list[Command]
-        if not isinstance(req.action, str) or req.action not in OPERATOR_ACTIONS:
-            said = _say(
+        out: list[Command] = []
+        handler = self.handlers.get(req.action) if isinstance(req.action, str) else None
+        if handler is None:
+            ok, said = False, _say(
                 "unknown_action", f"unknown action {req.action!r}; known: {', '.join(OPERATOR_ACTIONS)}",
                 action=str(req.action),
             )
-            ok, out = False, []
         else:
-            handler: Callable[[OperatorRequest], _Outcome] = getattr(self, f"_op_{req.action}")
             ok, said, out = handler(req)
             if ok:
-                self.on_operator_change()
+                self.site.on_operator_change()
         return [*out, OperatorReply(req.console_id, req.request_id, ok, said.detail, said.code, said.args)]
 
-    def on_operator_change(self) -> None:
-        """An operator changed what the fleet or the lanes can do: a planning controller re-plans."""
-
-    def operator_status(self) -> dict[str, object]:
+    def status(self) -> dict[str, object]:
         """What the control room shows of the operators' state, as plain data."""
-        op = self.operator
+        op = self.site.operator
         busy = (IDLE, CHARGING, WAIT_CHARGER)
         return {
             "corridor_paused": op.corridor_paused,
             "estop": op.estop,
-            "dispatch_held": self.dispatch_held,
+            "dispatch_held": self.site.dispatch_held,
             "paused_carriers": sorted(op.paused),
-            "stopped_carriers": sorted(cid for cid in self.carriers if op.holds(cid)),
+            "stopped_carriers": sorted(cid for cid in self.site.carriers if op.holds(cid)),
             "maintenance": sorted(op.out_of_service),  # out of service, those finishing a job included
-            "maintenance_pending": sorted(cid for cid in op.out_of_service if self.carriers[cid].status not in busy),
+            "maintenance_pending": sorted(cid for cid in op.out_of_service if self.site.carriers[cid].status not in busy),
             "charger_requested": sorted(op.to_charger),
-            "waiting_for_charger": sorted(c.carrier_id for c in self.carriers.values() if c.status == WAIT_CHARGER),
-            "charging": sorted(c.carrier_id for c in self.carriers.values() if c.status == CHARGING),
+            "waiting_for_charger": sorted(c.carrier_id for c in self.site.carriers.values() if c.status == WAIT_CHARGER),
+            "charging": sorted(c.carrier_id for c in self.site.carriers.values() if c.status == CHARGING),
             "held_crossings": sorted(op.held_crossings),
             "lanes": [
                 {
                     "lane": lane,
-                    "direction": HEADING_OF[self.lanes.direction[lane]],
-                    "turning_to": HEADING_OF[self.lanes.switching[lane]] if lane in self.lanes.switching else None,
-                    "reversible": lane in self.lanes.reversible,
-                    "closed": lane in self.lanes.closed,
-                    "pinned": lane in self.pinned_lanes,
-                    "carriers_on": self.traffic.carriers_on(lane),
+                    "direction": HEADING_OF[self.site.lanes.direction[lane]],
+                    "turning_to": HEADING_OF[self.site.lanes.switching[lane]] if lane in self.site.lanes.switching else None,
+                    "reversible": lane in self.site.lanes.reversible,
+                    "closed": lane in self.site.lanes.closed,
+                    "pinned": lane in self.site.pinned_lanes,
+                    "carriers_on": self.site.traffic.carriers_on(lane),
                 }
-                for lane in sorted(self.lanes.direction)
+                for lane in sorted(self.site.lanes.direction)
             ],
         }
 
@@ -188,36 +224,36 @@ class OperatorConsole:
     def _rehold(self, change: Callable[[], None]) -> tuple[list[str], list[str], list[Command]]:
         """Apply a change to the holds; pause the carriers it stops, resume those it
         releases and let them carry on. Returns (stopped, released, commands)."""
-        before = {cid for cid in self.carriers if self.operator.holds(cid)}
+        before = {cid for cid in self.site.carriers if self.site.operator.holds(cid)}
         change()
-        after = {cid for cid in self.carriers if self.operator.holds(cid)}
-        stopped = [cid for cid in self.carriers if cid in after and cid not in before]
-        released = [cid for cid in self.carriers if cid in before and cid not in after]
+        after = {cid for cid in self.site.carriers if self.site.operator.holds(cid)}
+        stopped = [cid for cid in self.site.carriers if cid in after and cid not in before]
+        released = [cid for cid in self.site.carriers if cid in before and cid not in after]
         out: list[Command] = [self._pause(cid, True) for cid in stopped]
         out.extend(self._pause(cid, False) for cid in released)
         for cid in released:  # all holds are updated first, so each sees the others free
-            out.extend(self._carry_on(self.carriers[cid]))
+            out.extend(self._carry_on(self.site.carriers[cid]))
         if released:
-            out.extend(self._assign())
+            out.extend(self.site.assign_jobs())
         return stopped, released, out
 
     def _carry_on(self, rec: CarrierRecord) -> list[Command]:
         """A released carrier picks up where the stop left it."""
-        direction = self.operator.held_crossings.pop(rec.carrier_id, None)
+        direction = self.site.operator.held_crossings.pop(rec.carrier_id, None)
         if direction is not None:
-            return self._cross(rec, direction)
+            return self.site.cross(rec, direction)
         if rec.status == IDLE and rec.known and rec.side is not None:
-            return self._free(rec)
+            return self.site.on_free(rec)
         if rec.status == WAIT_CHARGER and rec.side is not None:
-            return self._next_charger(rec.side)
+            return self.site.next_charger(rec.side)
         return []
 
     def _why(self, carrier_id: str) -> str:
         """The codes of what still stops the carrier, for a reply's `why` arg."""
-        return ",".join(self.operator.reasons(carrier_id))
+        return ",".join(self.site.operator.reasons(carrier_id))
 
     def _still(self, carrier_id: str) -> str:
-        reasons = [_REASON_TEXT.get(r, f"{carrier_id} is paused by an operator") for r in self.operator.reasons(carrier_id)]
+        reasons = [_REASON_TEXT.get(r, f"{carrier_id} is paused by an operator") for r in self.site.operator.reasons(carrier_id)]
         return f" ({'; '.join(reasons)})" if reasons else ""
 
     # --- argument checks: a record, or the reason for refusing
@@ -226,9 +262,9 @@ class OperatorConsole:
         cid = req.carrier_id
         if cid is None or cid == "":
             return _say("needs_field", f"{req.action} needs carrier_id", action=req.action, field="carrier_id")
-        if not isinstance(cid, str) or cid not in self.carriers:
+        if not isinstance(cid, str) or cid not in self.site.carriers:
             return _say("unknown_carrier", f"there is no carrier {cid!r}", carrier=str(cid))
-        return self.carriers[cid]
+        return self.site.carriers[cid]
 
     def _lane_of(self, req: OperatorRequest) -> int | Said:
         lane = req.lane
@@ -236,32 +272,32 @@ class OperatorConsole:
             return _say("needs_field", f"{req.action} needs lane", action=req.action, field="lane")
         if isinstance(lane, bool) or not isinstance(lane, int):
             return _say("bad_lane", f"lane must be a lane number, not {lane!r}", value=repr(lane))
-        last = len(self.lanes.direction) - 1
-        if lane not in self.lanes.direction:
+        last = len(self.site.lanes.direction) - 1
+        if lane not in self.site.lanes.direction:
             return _say("unknown_lane", f"there is no lane {lane}; lanes are numbered 0 to {last}", lane=lane, last=last)
-        if self.operator.estop:
+        if self.site.operator.estop:
             return _say("estop_on", "the emergency stop is on: lane changes wait until it is released")
         return lane
 
     # --- the actions (each returns ok, what to reply, commands)
 
-    def _op_pause_corridor(self, req: OperatorRequest) -> _Outcome:
-        if self.operator.corridor_paused:
+    def _pause_corridor(self, req: OperatorRequest) -> _Outcome:
+        if self.site.operator.corridor_paused:
             return False, _say("corridor_already_paused", "the corridor is already paused"), []
-        stopped, _, out = self._rehold(lambda: setattr(self.operator, "corridor_paused", True))
+        stopped, _, out = self._rehold(lambda: setattr(self.site.operator, "corridor_paused", True))
         n = len(stopped)
         return True, _say(
             "corridor_paused", f"corridor paused: {_carriers(n)} told to pause, no new jobs until it resumes", n=n
         ), out
 
-    def _op_resume_corridor(self, req: OperatorRequest) -> _Outcome:
-        if not self.operator.corridor_paused:
+    def _resume_corridor(self, req: OperatorRequest) -> _Outcome:
+        if not self.site.operator.corridor_paused:
             return False, _say("corridor_not_paused", "the corridor is not paused"), []
-        _, released, out = self._rehold(lambda: setattr(self.operator, "corridor_paused", False))
-        still = sorted(cid for cid in self.carriers if self.operator.holds(cid))
+        _, released, out = self._rehold(lambda: setattr(self.site.operator, "corridor_paused", False))
+        still = sorted(cid for cid in self.site.carriers if self.site.operator.holds(cid))
         n = len(released)
         detail = f"corridor resumed: {_carriers(n)} told to resume"
-        if self.operator.estop:
+        if self.site.operator.estop:
             return True, _say("corridor_resumed_estop_on", f"{detail}; the emergency stop is still on", n=n), out
         if still:
             return True, _say(
@@ -270,12 +306,12 @@ class OperatorConsole:
             ), out
         return True, _say("corridor_resumed", detail, n=n), out
 
-    def _op_estop_all(self, req: OperatorRequest) -> _Outcome:
-        was_on = self.operator.estop
-        self.operator.estop = True
+    def _estop_all(self, req: OperatorRequest) -> _Outcome:
+        was_on = self.site.operator.estop
+        self.site.operator.estop = True
         # every carrier, even one already paused: an emergency stop does not rely on
         # what the controller believes
-        out: list[Command] = [self._pause(cid, True) for cid in self.carriers]
+        out: list[Command] = [self._pause(cid, True) for cid in self.site.carriers]
         n = len(out)
         if was_on:
             return True, _say(
@@ -287,14 +323,14 @@ class OperatorConsole:
             n=n,
         ), out
 
-    def _op_release_estop(self, req: OperatorRequest) -> _Outcome:
-        if not self.operator.estop:
+    def _release_estop(self, req: OperatorRequest) -> _Outcome:
+        if not self.site.operator.estop:
             return False, _say("estop_not_on", "the emergency stop is not on"), []
-        _, released, out = self._rehold(lambda: setattr(self.operator, "estop", False))
-        still = sorted(cid for cid in self.carriers if self.operator.holds(cid))
+        _, released, out = self._rehold(lambda: setattr(self.site.operator, "estop", False))
+        still = sorted(cid for cid in self.site.carriers if self.site.operator.holds(cid))
         n = len(released)
         detail = f"emergency stop released: {_carriers(n)} told to resume"
-        if self.operator.corridor_paused:
+        if self.site.operator.corridor_paused:
             return True, _say("estop_released_corridor_paused", f"{detail}; the corridor stays paused", n=n), out
         if still:
             return True, _say(
@@ -303,21 +339,21 @@ class OperatorConsole:
             ), out
         return True, _say("estop_released", detail, n=n), out
 
-    def _op_pause_carrier(self, req: OperatorRequest) -> _Outcome:
+    def _pause_carrier(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
         if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
-        if cid in self.operator.paused:
+        if cid in self.site.operator.paused:
             return False, _say("already_paused", f"carrier {cid} is already paused", carrier=cid), []
-        stopped, _, out = self._rehold(lambda: self.operator.paused.add(cid))
+        stopped, _, out = self._rehold(lambda: self.site.operator.paused.add(cid))
         if stopped:
             return True, _say(
                 "carrier_paused", f"carrier {cid} paused; it keeps its blocks and gets no new job until resumed",
                 carrier=cid,
             ), out
         # the reasons it was already stopped, without this pause (which is now one of them)
-        why = ",".join(r for r in self.operator.reasons(cid) if r != "operator")
+        why = ",".join(r for r in self.site.operator.reasons(cid) if r != "operator")
         still = f" ({'; '.join(_REASON_TEXT[r] for r in why.split(','))})" if why else ""
         return True, _say(
             "carrier_paused_already_stopped",
@@ -325,14 +361,14 @@ class OperatorConsole:
             carrier=cid, why=why,
         ), out
 
-    def _op_resume_carrier(self, req: OperatorRequest) -> _Outcome:
+    def _resume_carrier(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
         if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
-        if cid not in self.operator.paused:
+        if cid not in self.site.operator.paused:
             return False, _say("not_paused", f"carrier {cid} is not paused by an operator", carrier=cid), []
-        _, released, out = self._rehold(lambda: self.operator.paused.discard(cid))
+        _, released, out = self._rehold(lambda: self.site.operator.paused.discard(cid))
         if released:
             return True, _say("carrier_resumed", f"carrier {cid} resumed", carrier=cid), out
         return True, _say(
@@ -341,7 +377,7 @@ class OperatorConsole:
             carrier=cid, why=self._why(cid),
         ), out
 
-    def _op_send_to_charger(self, req: OperatorRequest) -> _Outcome:
+    def _send_to_charger(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
         if isinstance(rec, Said):
             return False, rec, []
@@ -357,21 +393,21 @@ class OperatorConsole:
                 f"carrier {cid} is already waiting for a charger at the {side.capitalize()} yard",
                 carrier=cid, side=side,
             ), []
-        if cid in self.operator.to_charger:
+        if cid in self.site.operator.to_charger:
             return False, _say("already_due_charger", f"carrier {cid} is already due to go to a charger", carrier=cid), []
         if rec.status != IDLE or rec.side is None:
-            self.operator.to_charger.add(cid)
+            self.site.operator.to_charger.add(cid)
             return True, _say(
                 "charger_after_job", f"carrier {cid} is busy ({rec.status}); it goes to a charger after its current job",
                 carrier=cid, status=rec.status,
             ), []
-        if self.operator.holds(cid):
-            self.operator.to_charger.add(cid)
+        if self.site.operator.holds(cid):
+            self.site.operator.to_charger.add(cid)
             return True, _say(
                 "charger_when_released", f"carrier {cid} goes to a charger once it is released{self._still(cid)}",
                 carrier=cid, why=self._why(cid),
             ), []
-        out = self._to_charger(rec)
+        out = self.site.to_charger(rec)
         if rec.status == CHARGING:
             return True, _say(
                 "sent_to_charger", f"carrier {cid} sent to a charger at the {side.capitalize()} yard",
@@ -382,14 +418,14 @@ class OperatorConsole:
             carrier=cid, side=side,
         ), out
 
-    def _op_send_to_maintenance(self, req: OperatorRequest) -> _Outcome:
+    def _send_to_maintenance(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
         if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
-        if cid in self.operator.out_of_service:
+        if cid in self.site.operator.out_of_service:
             return False, _say("already_out_of_service", f"carrier {cid} is already out of service", carrier=cid), []
-        self.operator.out_of_service.add(cid)
+        self.site.operator.out_of_service.add(cid)
         if rec.status == IDLE:
             if rec.side is not None:
                 return True, _say(
@@ -406,36 +442,36 @@ class OperatorConsole:
             carrier=cid, status=rec.status,
         ), []
 
-    def _op_return_to_service(self, req: OperatorRequest) -> _Outcome:
+    def _return_to_service(self, req: OperatorRequest) -> _Outcome:
         rec = self._carrier_of(req)
         if isinstance(rec, Said):
             return False, rec, []
         cid = rec.carrier_id
-        if cid not in self.operator.out_of_service:
+        if cid not in self.site.operator.out_of_service:
             return False, _say("not_out_of_service", f"carrier {cid} is not out of service", carrier=cid), []
-        self.operator.out_of_service.discard(cid)
+        self.site.operator.out_of_service.discard(cid)
         out: list[Command] = []
         if rec.status == IDLE and rec.known and rec.side is not None:
-            out = self._free(rec)  # takes a job now if one waits (or charges if it must)
-        if self.operator.holds(cid):
+            out = self.site.on_free(rec)  # takes a job now if one waits (or charges if it must)
+        if self.site.operator.holds(cid):
             return True, _say(
                 "back_in_service_still_stopped", f"carrier {cid} is back in service but stays stopped{self._still(cid)}",
                 carrier=cid, why=self._why(cid),
             ), out
         return True, _say("back_in_service", f"carrier {cid} is back in service", carrier=cid), out
 
-    def _op_close_lane(self, req: OperatorRequest) -> _Outcome:
+    def _close_lane(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
         if isinstance(lane, Said):
             return False, lane, []
-        if lane in self.lanes.closed:
+        if lane in self.site.lanes.closed:
             return False, _say("lane_already_closed", f"lane {lane} is already closed", lane=lane), []
         try:
-            self.close_lane(lane)
+            self.site.close_lane(lane)
         except LaneRefused as refused:
             return False, _refusal(refused), []
-        on = self.traffic.carriers_on(lane)
-        d = self.lanes.direction[lane]
+        on = self.site.traffic.carriers_on(lane)
+        d = self.site.lanes.direction[lane]
         head = f"lane {lane} ({TOWARD[d]}) closed: no new crossings"
         if on:
             return True, _say(
@@ -444,20 +480,20 @@ class OperatorConsole:
             ), []
         return True, _say("lane_closed", head, lane=lane, heading=HEADING_OF[d]), []
 
-    def _op_open_lane(self, req: OperatorRequest) -> _Outcome:
+    def _open_lane(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
         if isinstance(lane, Said):
             return False, lane, []
-        if lane not in self.lanes.closed:
+        if lane not in self.site.lanes.closed:
             return False, _say("lane_not_closed", f"lane {lane} is not closed", lane=lane), []
         try:
-            self.open_lane(lane)
+            self.site.open_lane(lane)
         except LaneRefused as refused:
             return False, _refusal(refused), []
-        d = self.lanes.heading(lane)
+        d = self.site.lanes.heading(lane)
         return True, _say("lane_opened", f"lane {lane} ({TOWARD[d]}) open", lane=lane, heading=HEADING_OF[d]), []
 
-    def _op_set_lane_direction(self, req: OperatorRequest) -> _Outcome:
+    def _set_lane_direction(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
         if isinstance(lane, Said):
             return False, lane, []
@@ -466,20 +502,20 @@ class OperatorConsole:
                 "needs_field", "set_lane_direction needs direction (to_china or to_vietnam)",
                 action=req.action, field="direction",
             ), []
-        direction = HEADING.get(req.direction) if isinstance(req.direction, str) else None
+        direction = DIRECTION_OF_HEADING.get(req.direction) if isinstance(req.direction, str) else None
         if direction is None:
             return False, _say(
                 "bad_direction", f"direction must be to_china or to_vietnam, not {req.direction!r}",
                 value=repr(req.direction),
             ), []
-        was = self.lanes.heading(lane)
+        was = self.site.lanes.heading(lane)
         try:
-            self.set_lane_direction(lane, direction)
+            self.site.set_lane_direction(lane, direction)
         except LaneRefused as refused:
             return False, _refusal(refused), []
         toward, heading = TOWARD[direction], HEADING_OF[direction]
-        if lane in self.lanes.switching:
-            on = self.traffic.carriers_on(lane)
+        if lane in self.site.lanes.switching:
+            on = self.site.traffic.carriers_on(lane)
             left = f"the {_carriers(on)} on it {'has' if on == 1 else 'have'} left"
             return True, _say(
                 "lane_turning", f"lane {lane} turns {toward} once {left}; no new crossings until then",

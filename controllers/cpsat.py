@@ -35,16 +35,9 @@ from controllers.messages import (
     TimerFired,
     WeightReading,
 )
+from controllers.records import CHARGING, CROSSING, REPOSITIONING, TO_JOB, WAIT_CHARGER, CarrierRecord
 from controllers.scheduler import Capacities, Crossing, Plan, SlotScheduler
-from controllers.site import (
-    CHARGING,
-    CROSSING,
-    REPOSITIONING,
-    TO_JOB,
-    WAIT_CHARGER,
-    CarrierRecord,
-    SiteController,
-)
+from controllers.site import SiteController
 
 REPLAN = "replan"
 SIDES: tuple[Side, Side] = ("vietnam", "china")
@@ -210,7 +203,7 @@ class CpsatController(SiteController):
             desk.crane_tasks[:] = sorted(
                 ((self.task_key(desk.side, task), task) for _, task in desk.crane_tasks), key=lambda kv: kv[0]
             )
-        return self._assign()
+        return self.assign_jobs()
 
     def job_key(self, job: ContainerReady) -> tuple[float, ...]:
         planned = self.plan.starts.get(job.container_id) if self.plan else None
@@ -234,7 +227,7 @@ class CpsatController(SiteController):
 
     # --- dispatch --------------------------------------------------------------------------
 
-    def _assign(self) -> list[Command]:
+    def assign_jobs(self) -> list[Command]:
         """Jobs go to idle carriers at their own yard first, in plan order; a yard whose
         jobs outnumber its carriers, idle and on their way, draws carriers from the other."""
         out: list[Command] = []

@@ -9,11 +9,14 @@ close the last open lane of a direction.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from controllers.layout import LANE_REVERSIBLE, LANE_TO_CHINA, LANE_TO_VIETNAM, SiteLayout
-from controllers.messages import Direction
+from controllers.messages import Direction, LaneHeading
 
+# a lane's heading as people and the scenario say it, and the direction of its traffic
+DIRECTION_OF_HEADING: dict[LaneHeading, Direction] = {"to_china": "export", "to_vietnam": "import"}
+HEADING_OF: dict[Direction, LaneHeading] = {d: h for h, d in DIRECTION_OF_HEADING.items()}
 DIRECTION_OF_POLICY: dict[str, Direction] = {LANE_TO_CHINA: "export", LANE_TO_VIETNAM: "import"}
 
 
@@ -27,9 +30,6 @@ class LaneRefused(ValueError):
         super().__init__(message)
         self.code = code
         self.values = tuple(args.items())  # not `args`: BaseException has that already
-
-
-HEADING_NAME: dict[Direction, str] = {"export": "to_china", "import": "to_vietnam"}
 
 
 class LanePlan:
@@ -62,7 +62,7 @@ class LanePlan:
         if lane not in self.closed and self.open_for(d) == [lane]:
             raise LaneRefused(
                 f"lane {lane} is the last open lane {'to China' if d == 'export' else 'to Vietnam'}",
-                "last_open_lane", lane=lane, heading=HEADING_NAME[d],
+                "last_open_lane", lane=lane, heading=HEADING_OF[d],
             )
         self.closed.add(lane)
 
@@ -81,7 +81,7 @@ class LanePlan:
         if self.open_for(self.direction[lane]) == [lane]:
             raise LaneRefused(
                 f"lane {lane} is the last open lane of its direction",
-                "last_open_lane", lane=lane, heading=HEADING_NAME[self.direction[lane]],
+                "last_open_lane", lane=lane, heading=HEADING_OF[self.direction[lane]],
             )
         self.switching[lane] = direction
         self.settle(carriers_on)

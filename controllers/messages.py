@@ -213,6 +213,8 @@ OperatorAction = Literal[
     "set_lane_direction",
 ]
 LaneHeading = Literal["to_china", "to_vietnam"]
+# the error a vehicle's state carries while its link to master control is lost
+CONNECTION_BROKEN = "CONNECTION_BROKEN"
 
 
 @dataclass(frozen=True, slots=True)

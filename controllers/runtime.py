@@ -10,8 +10,9 @@ re-entrantly, so the controller always sees one event at a time.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, Protocol
+from typing import Protocol
 
 from controllers.messages import Command, Event, Journal, SetTimer, TimerFired
 from controllers.ports import Controller, DevicePort

@@ -14,7 +14,7 @@ events and turns decisions into commands:
 - Cranes: tasks wait in a queue ordered by `task_key`, served by the first idle crane.
 - Energy: a carrier below its low-battery level after a job goes to a charger.
 - Operators: requests from the control room are handled by `OperatorConsole`
-  (controllers/console.py), a part of this class.
+  (controllers/console.py), a collaborator this class hands itself to.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from __future__ import annotations
 import bisect
 import itertools
 
+from controllers.console import OperatorConsole, OperatorHolds
+from controllers.lanes import LanePlan
 from controllers.layout import (
     YARD_NODE,
     SiteLayout,
@@ -48,8 +50,6 @@ from controllers.messages import (
     WeighDecision,
     WeightReading,
 )
-from controllers.console import OperatorConsole, OperatorHolds
-from controllers.lanes import LanePlan
 from controllers.records import (
     CHARGING,
     CROSSING,
@@ -65,6 +65,7 @@ from controllers.records import (
 )
 from controllers.traffic import TrafficControl
 
+
 def _yard_of(node_id: str) -> Side | None:
     for side, name in YARD_NODE.items():
         if name == node_id:
@@ -76,7 +77,7 @@ CRITICAL_BATTERY_PCT = 10.0  # below this (after two more crossings) a carrier w
 
 
 
-class SiteController(OperatorConsole):
+class SiteController:
     """Subclasses decide: `job_key`, `task_key`, `pick_carrier`, `choose_lane`, `after_free`."""
 
     name = "site"
@@ -93,13 +94,13 @@ class SiteController(OperatorConsole):
         self.lanes = LanePlan(layout)
         self.operator = OperatorHolds()
         self.pinned_lanes: set[int] = set()  # directions an operator set: planners leave them
-        self._actions = itertools.count(1)  # ids of pause actions
         self._orders = 0
         self._seq = itertools.count()  # ties in the queues go to the older entry
         self.deadlines: dict[str, float] = {}  # container -> deadline (perishable cargo)
         self._battery_per_trip = 100 * max(
             layout.trip_energy_kwh(i) for i in range(len(layout.lanes))
         ) / layout.fleet.battery_kwh
+        self.console = OperatorConsole(self)  # last: it is handed the controller as built
 
     # --- controller interface ------------------------------------------------------
 
@@ -115,7 +116,7 @@ class SiteController(OperatorConsole):
             if event.deadline is not None:
                 self.deadlines[event.container_id] = event.deadline
             bisect.insort(self.yards[event.yard].jobs, (self.job_key(event), event), key=lambda kv: kv[0])
-            return self._assign()
+            return self.assign_jobs()
         if isinstance(event, PlateRead):
             return [BarrierCommand(event.device_id, event.truck_id, True)]
         if isinstance(event, WeightReading):
@@ -125,10 +126,17 @@ class SiteController(OperatorConsole):
         if isinstance(event, PickupArrived):
             return self._on_pickup(event)
         if isinstance(event, OperatorRequest):
-            return self._on_operator(event)
+            return self.console.handle(event)
         if isinstance(event, (ScannerState, TimerFired)):
             return []
         raise TypeError(f"{self.name} controller got an unknown event {event!r}")
+
+    def operator_status(self) -> dict[str, object]:
+        """What the control room shows of the operators' state, as plain data."""
+        return self.console.status()
+
+    def on_operator_change(self) -> None:
+        """An operator changed what the fleet or the lanes can do: a planning controller re-plans."""
 
     def wait_reasons(self) -> dict[str, str]:
         """Why each carrier that is not moving waits (for the deadlock watch)."""
@@ -159,7 +167,7 @@ class SiteController(OperatorConsole):
         if not rec.known:  # its first report tells where it stands
             rec.known = True
             rec.side = _yard_of(st.last_node_id)
-            out.extend(self._assign())
+            out.extend(self.assign_jobs())
             return out
         if st.order_finished and self.traffic.arrived(st):
             out.extend(self.traffic.finish(st.device_id))
@@ -171,10 +179,10 @@ class SiteController(OperatorConsole):
             rec.charge_began = False
             rec.status = IDLE
             self.yards[rec.side].chargers_free += 1  # type: ignore[index]
-            out.extend(self._next_charger(rec.side))  # type: ignore[arg-type]
-            out.extend(self._free(rec))
+            out.extend(self.next_charger(rec.side))  # type: ignore[arg-type]
+            out.extend(self.on_free(rec))
         if was_faulty and not rec.fault and rec.status == IDLE:
-            out.extend(self._assign())
+            out.extend(self.assign_jobs())
         return out
 
     def _arrived(self, rec: CarrierRecord) -> list[Command]:
@@ -187,7 +195,7 @@ class SiteController(OperatorConsole):
         if rec.status == CROSSING:
             return self._unload(rec)
         if rec.status == REPOSITIONING:
-            return self._free(rec)
+            return self.on_free(rec)
         raise RuntimeError(f"carrier {rec.carrier_id} arrived while {rec.status}")
 
     def _unload(self, rec: CarrierRecord) -> list[Command]:
@@ -207,7 +215,7 @@ class SiteController(OperatorConsole):
         desk.blocked_unloads.append(rec.carrier_id)
         return []
 
-    def _free(self, rec: CarrierRecord) -> list[Command]:
+    def on_free(self, rec: CarrierRecord) -> list[Command]:
         """The carrier is empty at a yard: charge if it must, else take the next job."""
         rec.job = None
         rec.status = IDLE
@@ -218,7 +226,7 @@ class SiteController(OperatorConsole):
             return []  # it waits here, idle, until released (then this runs again)
         if cid in self.operator.to_charger:
             self.operator.to_charger.discard(cid)
-            return self._to_charger(rec)
+            return self.to_charger(rec)
         if cid in self.operator.out_of_service:
             return []
         reserve = rec.battery_pct - 2 * self._battery_per_trip
@@ -235,7 +243,7 @@ class SiteController(OperatorConsole):
             # every charger is taken: keep working and try again after the next job
         return self.after_free(rec)
 
-    def _next_charger(self, side: Side) -> list[Command]:
+    def next_charger(self, side: Side) -> list[Command]:
         """Free chargers go to the waiting carriers in turn; a stopped one keeps its place."""
         desk = self.yards[side]
         out: list[Command] = []
@@ -250,7 +258,7 @@ class SiteController(OperatorConsole):
             out.append(self._charge(cid))
         return out
 
-    def _to_charger(self, rec: CarrierRecord) -> list[Command]:
+    def to_charger(self, rec: CarrierRecord) -> list[Command]:
         """An idle carrier at a yard takes a free charger there, or queues for one."""
         assert rec.side is not None
         desk = self.yards[rec.side]
@@ -267,7 +275,7 @@ class SiteController(OperatorConsole):
         self._orders += 1
         return InstantActions(carrier_id, (Action("startCharging", f"charge-{self._orders}"),))
 
-    def _cross(self, rec: CarrierRecord, direction: Direction) -> list[Command]:
+    def cross(self, rec: CarrierRecord, direction: Direction) -> list[Command]:
         if self.operator.holds(rec.carrier_id):
             # a stopped carrier reserves no blocks: it sets off once released
             self.operator.held_crossings[rec.carrier_id] = direction
@@ -281,7 +289,7 @@ class SiteController(OperatorConsole):
 
     # --- jobs ---------------------------------------------------------------------------
 
-    def _assign(self) -> list[Command]:
+    def assign_jobs(self) -> list[Command]:
         """Give waiting jobs, best key first across both yards, to the carriers chosen."""
         out: list[Command] = []
         if self.dispatch_held:
@@ -305,13 +313,13 @@ class SiteController(OperatorConsole):
             rec.status = LOADING
             return self._crane_task(job.yard, CraneCommand("", "load", job.container_id, rec.carrier_id))
         rec.status = TO_JOB
-        return self._cross(rec, direction_from(other_side(job.yard)))
+        return self.cross(rec, direction_from(other_side(job.yard)))
 
     def _reposition(self, rec: CarrierRecord) -> list[Command]:
         """Send an idle carrier empty to the other yard, where it will be needed."""
         assert rec.side is not None and rec.status == IDLE
         rec.status = REPOSITIONING
-        return self._cross(rec, direction_from(rec.side))
+        return self.cross(rec, direction_from(rec.side))
 
     def idle_carriers(self, side: Side | None = None) -> list[CarrierRecord]:
         """Carriers free to take a job (or an empty move), at `side` if given."""
@@ -388,7 +396,7 @@ class SiteController(OperatorConsole):
 
     def after_free(self, rec: CarrierRecord) -> list[Command]:
         """A carrier became free at a yard: by default, give out waiting jobs."""
-        return self._assign()
+        return self.assign_jobs()
 
     # --- cranes -------------------------------------------------------------------------
 
@@ -416,23 +424,26 @@ class SiteController(OperatorConsole):
             desk.faulty_cranes.discard(st.device_id)
             if not st.busy and st.device_id not in desk.idle_cranes:
                 desk.idle_cranes.append(st.device_id)
-        if st.done_op == "load":
-            rec = self.carriers[st.carrier_id]  # type: ignore[index]
+        # a report that ends a move names its container (and, for a carrier, the carrier);
+        # one that does not changes nothing here
+        container, carrier = st.container_id, st.carrier_id
+        if st.done_op == "load" and carrier is not None:
+            rec = self.carriers[carrier]
             rec.status = CROSSING
-            rec.load = st.container_id
+            rec.load = container
             assert rec.job is not None
-            out.extend(self._cross(rec, rec.job.direction))
-        elif st.done_op == "unload":
-            rec = self.carriers[st.carrier_id]  # type: ignore[index]
+            out.extend(self.cross(rec, rec.job.direction))
+        elif st.done_op == "unload" and carrier is not None:
+            rec = self.carriers[carrier]
             rec.load = None
-            if st.placed_on == "stack":
-                desk.in_stack.add(st.container_id)  # type: ignore[arg-type]
-                if st.container_id in desk.pickups_waiting:  # its truck came during the move
-                    desk.pickups_waiting.discard(st.container_id)  # type: ignore[arg-type]
-                    out.extend(self._crane_task(st.yard, CraneCommand("", "deliver", st.container_id)))  # type: ignore[arg-type]
-            out.extend(self._free(rec))
-        elif st.done_op == "deliver":
-            desk.in_stack.discard(st.container_id)  # type: ignore[arg-type]
+            if st.placed_on == "stack" and container is not None:
+                desk.in_stack.add(container)
+                if container in desk.pickups_waiting:  # its truck came during the move
+                    desk.pickups_waiting.discard(container)
+                    out.extend(self._crane_task(st.yard, CraneCommand("", "deliver", container)))
+            out.extend(self.on_free(rec))
+        elif st.done_op == "deliver" and container is not None:
+            desk.in_stack.discard(container)
             desk.stack_used -= 1
             out.extend(self._retry_unloads(desk))
         out.extend(self._run_cranes(desk))

@@ -216,8 +216,8 @@ class Recogniser:
         """Text and confidence (mean character probability) of one text-line image."""
         if self.session is None:
             out = self.engine(line, use_det=False, use_cls=False, use_rec=True)
-            txts = getattr(out, "txts", None)
-            return (str(txts[0]), float(out.scores[0])) if txts else ("", 0.0)
+            txts, scores = getattr(out, "txts", None), getattr(out, "scores", None)
+            return (str(txts[0]), float(scores[0])) if txts and scores else ("", 0.0)
         h, w = line.shape[:2]
         width = max(1, min(round(w * self.height / h), 1600))
         resized = cv2.resize(line, (width, self.height), interpolation=cv2.INTER_AREA if h > self.height else cv2.INTER_LINEAR)
@@ -239,7 +239,7 @@ class Recogniser:
             # a Chinese plate whose province character the model passed over (small,
             # squeezed into its cell, dark): the likeliest province before the letter
             lead = probs[: steps[0]] * self.province
-            step, index = np.unravel_index(int(lead.argmax()), lead.shape)
+            step, index = (int(i) for i in np.unravel_index(int(lead.argmax()), lead.shape))
             if lead[step, index] >= 0.01:
                 text.insert(0, self.characters[index])
                 scores.insert(0, float(lead[step, index]))
@@ -397,6 +397,17 @@ def _level(rect: tuple[tuple[float, float], tuple[float, float], float]) -> tupl
 
 
 Piece = tuple[tuple[int, int, int, int], np.ndarray]
+Rect = tuple[tuple[float, float], tuple[float, float], float]
+
+
+def _box(b: Sequence[int]) -> tuple[int, int, int, int]:
+    return int(b[0]), int(b[1]), int(b[2]), int(b[3])
+
+
+def _rect(r: Sequence[Any]) -> Rect:
+    """OpenCV's rotated rectangle as plain floats."""
+    (cx, cy), (w, h), angle = r
+    return (float(cx), float(cy)), (float(w), float(h)), float(angle)
 
 
 def _rows(pieces: list[Piece]) -> list[list[Piece]]:
@@ -434,10 +445,11 @@ def find_candidates(frame: np.ndarray, work_width: int = 640, limit: int = 6) ->
     # strokes stand well above the noise floor (the median gradient, mostly noise) and
     # not far below the strongest edges, so the threshold follows noise and light
     threshold = max(6.0 * float(np.median(grad)), 0.25 * float(np.percentile(grad, 99.5)), 20.0)
-    strokes = (grad > threshold).astype(np.uint8) * 255
+    strokes: np.ndarray = (grad > threshold).astype(np.uint8) * 255
     # long vertical lines (door rods, pillars, a plate's own sides) are no characters and
     # would weld a text line to whatever they run through
-    strokes &= ~cv2.morphologyEx(strokes, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 45)))
+    rods = cv2.morphologyEx(strokes, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 45)))
+    strokes = cv2.bitwise_and(strokes, cv2.bitwise_not(rods))
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     height, width = strokes.shape
     groups: list[list[Piece]] = []
@@ -447,7 +459,7 @@ def find_candidates(frame: np.ndarray, work_width: int = 640, limit: int = 6) ->
         blobs = cv2.morphologyEx(strokes, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
         blobs = cv2.morphologyEx(blobs, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 3)))
         contours, _ = cv2.findContours(blobs, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        pieces = [(cv2.boundingRect(c), c) for c in contours]
+        pieces: list[Piece] = [(_box(cv2.boundingRect(c)), np.asarray(c)) for c in contours]
         pieces = [(b, c) for b, c in pieces if b[3] >= 7 and b[2] >= 6 and b[3] <= height * 0.35 and b[2] <= width * 0.45]
         groups += [[p] for p in pieces] + (_rows(pieces) if chain else [])
     found: list[tuple[Candidate, tuple[int, int, int, int]]] = []
@@ -456,7 +468,7 @@ def find_candidates(frame: np.ndarray, work_width: int = 640, limit: int = 6) ->
         x, y, w, h = cv2.boundingRect(points)
         if w < 24 or w > width * 0.6:
             continue
-        (cx, cy), (rw, rh), angle = _level(cv2.minAreaRect(points))
+        (cx, cy), (rw, rh), angle = _level(_rect(cv2.minAreaRect(points)))
         if rh < 7 or not 1.3 <= rw / rh <= (9.0 if len(group) == 1 else 14.0) or abs(angle) > 25:
             continue
         fill = sum(cv2.contourArea(c) for _, c in group) / max(rw * rh, 1)
@@ -521,7 +533,7 @@ def _erase_frames(crop: np.ndarray) -> np.ndarray:
     if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
         ink = 1 - ink
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    erase = np.zeros(ink.shape, np.uint8)
+    erase: np.ndarray = np.zeros(ink.shape, np.uint8)
     for i in range(1, count):
         x, y, w, h, area = stats[i]
         if h < 0.5 * crop.shape[0] or area > 0.45 * w * h:
@@ -537,8 +549,8 @@ def _erase_frames(crop: np.ndarray) -> np.ndarray:
             continue
         mask = (labels == i).astype(np.uint8)
         sides = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * w)), 1)))
-        sides |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(0.8 * h)))))
-        erase |= sides
+        upright = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(0.8 * h)))))
+        erase = cv2.bitwise_or(erase, cv2.bitwise_or(sides, upright))
     if not erase.any():
         return crop
     out = crop.copy()

@@ -52,7 +52,7 @@ class GateEmulator:
         self.server = ModbusTcpServer(device, address=("127.0.0.1", port))
 
     async def _get(self, address: int, count: int = 1) -> list[int]:
-        return list(await self.server.async_getValues(DEVICE, HOLDING, address, count))  # type: ignore[arg-type]
+        return list(await self.server.async_getValues(DEVICE, HOLDING, address, count))
 
     async def _set(self, address: int, values: list[int]) -> None:
         await self.server.async_setValues(DEVICE, 6 if len(values) == 1 else 16, address, values)
@@ -102,10 +102,14 @@ class ModbusGate:
     def stop(self) -> None:
         self.client.close()
 
+    @property
+    def connected(self) -> bool:
+        return bool(self.client.connected)
+
     def _read(self, address: int, count: int = 1) -> list[int]:
         reply = self.client.read_holding_registers(address, count=count, device_id=DEVICE)
         if reply.isError():
-            raise IOError(f"{self.device_id}: reading register {address} failed: {reply}")
+            raise OSError(f"{self.device_id}: reading register {address} failed: {reply}")
         return list(reply.registers)
 
     def _write(self, address: int, values: list[int]) -> None:
@@ -115,7 +119,7 @@ class ModbusGate:
             else self.client.write_registers(address, values, device_id=DEVICE)
         )
         if reply.isError():
-            raise IOError(f"{self.device_id}: writing register {address} failed: {reply}")
+            raise OSError(f"{self.device_id}: writing register {address} failed: {reply}")
 
     # --- the barrier port --------------------------------------------------------------------
 

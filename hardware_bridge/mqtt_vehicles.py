@@ -30,7 +30,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from controllers.messages import CarrierState, Command, Event, InstantActions, Order
+from controllers.messages import CONNECTION_BROKEN, CarrierState, Command, Event, InstantActions, Order
 from controllers.ports import EventSink
 from hardware_bridge.inbox import drain
 from hardware_bridge.vda5050 import (
@@ -45,7 +45,6 @@ from hardware_bridge.vda5050 import (
 )
 
 log = logging.getLogger(__name__)
-CONNECTION_BROKEN = "CONNECTION_BROKEN"
 
 
 @dataclass

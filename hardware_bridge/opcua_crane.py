@@ -149,7 +149,7 @@ class OpcUaCrane:
         client = Client(self.url, timeout=5)
         try:
             await client.connect()
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise ConnectionError(f"no OPC UA crane answered at {self.url}: {exc}") from None
         self._client = client
         self._idx = await client.get_namespace_index(NAMESPACE)

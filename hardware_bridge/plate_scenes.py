@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from controllers.codes import CN_PROVINCES, country_of, iso6346_check_digit, normalise_plate
-from twin.identifiers import VN_PROVINCES
+from controllers.identifiers import VN_PROVINCES
 
 WIDTH, HEIGHT = 1280, 720
 Country = Literal["vietnam", "china"]
@@ -119,7 +119,7 @@ def _text_mask(text: str, size: tuple[int, int], mono: bool = False) -> np.ndarr
     condensed, so the glyphs are drawn tight and then resized to the box."""
     font = _font(7 if mono else 2)
     left, top, right, bottom = font.getbbox(text)
-    canvas = Image.new("L", (right - left + 8, bottom - top + 8), 0)
+    canvas = Image.new("L", (int(right - left) + 8, int(bottom - top) + 8), 0)
     ImageDraw.Draw(canvas).text((4 - left, 4 - top), text, font=font, fill=255)
     w, h = max(1, size[0]), max(1, size[1])
     return cv2.resize(np.asarray(canvas), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
@@ -208,8 +208,8 @@ def _paste(scene: np.ndarray, patch: np.ndarray, centre: tuple[float, float], wi
         cx += rng.uniform(-skew, skew) * w * 0.3
         cy += rng.uniform(-skew, skew) * w * 0.3
         dst.append((centre[0] + cx * ca - cy * sa, centre[1] + cx * sa + cy * ca))
-    src = np.float32([(0, 0), (w, 0), (w, h), (0, h)])
-    matrix = cv2.getPerspectiveTransform(src, np.float32(dst))
+    src = np.array([(0, 0), (w, 0), (w, h), (0, h)], np.float32)
+    matrix = cv2.getPerspectiveTransform(src, np.array(dst, np.float32))
     warped = cv2.warpPerspective(small, matrix, (scene.shape[1], scene.shape[0]), flags=cv2.INTER_LINEAR)
     mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), matrix, (scene.shape[1], scene.shape[0]), flags=cv2.INTER_LINEAR)
     alpha = mask.astype(np.float32)[..., None] / 255.0
@@ -318,12 +318,12 @@ def _degrade(img: np.ndarray, rng: random.Random, nrng: np.random.Generator) -> 
     if rng.random() < 0.5:
         if rng.random() < 0.5:
             sigma = rng.uniform(0.6, 1.6)
-            out = cv2.GaussianBlur(out, (0, 0), sigma)
+            out = cv2.GaussianBlur(out, (0, 0), sigma).astype(np.float32)
         else:  # motion blur along the truck's travel
             n = rng.randrange(3, 8)
             kernel = np.zeros((n, n), np.float32)
             kernel[n // 2, :] = 1.0 / n
-            out = cv2.filter2D(out, -1, kernel)
+            out = cv2.filter2D(out, -1, kernel).astype(np.float32)
     if rng.random() < 0.6:
         out += nrng.normal(0, rng.uniform(2, 12), out.shape).astype(np.float32)
     return np.clip(out, 0, 255).astype(np.uint8)

@@ -14,8 +14,8 @@ carrier should report) is dropped: a real vehicle reports every node.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ class BadMessage(ValueError):
     """An incoming message that cannot be used; the text says why."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(topic: Topic) -> Draft202012Validator:
     schema = json.loads((SCHEMAS / f"{topic}.schema").read_text(encoding="utf-8"))
     return Draft202012Validator(schema)
@@ -54,7 +54,7 @@ def topic_name(manufacturer: str, serial: str, topic: Topic, major: str = "v2") 
 
 def timestamp(seconds: float | None = None) -> str:
     """ISO 8601 in UTC with milliseconds, as VDA 5050 writes it."""
-    moment = datetime.now(timezone.utc) if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
+    moment = datetime.now(UTC) if seconds is None else datetime.fromtimestamp(seconds, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 import yaml
+from broker import Broker
 from hypothesis import settings
+
+from twin.scenario import Scenario, parse_scenario
 
 # The randomised tests draw the same examples on every run, so that CI is reproducible;
 # HYPOTHESIS_PROFILE=explore draws new ones, to look further.
 settings.register_profile("reproducible", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
-
-from broker import Broker
-from twin.scenario import Scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "scenarios" / "huu_nghi_8lane.yaml"

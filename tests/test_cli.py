@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT, reference_data
 
 
 def checkpoint(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "twin.cli", *args],
+        [sys.executable, "-m", "checkpoint", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -104,7 +103,7 @@ def test_compare_refuses_unknown_controllers_and_bad_seeds() -> None:
 def test_user_add_creates_the_first_admin_and_refuses_bad_input(tmp_path: Path) -> None:
     def add(name: str, role: str, password: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "twin.cli", "user", "add", name, "--role", role, "--data-dir", str(tmp_path)],
+            [sys.executable, "-m", "checkpoint", "user", "add", name, "--role", role, "--data-dir", str(tmp_path)],
             cwd=ROOT, input=password + "\n", capture_output=True, text=True, timeout=60,
         )
 
@@ -126,7 +125,7 @@ def test_user_add_creates_the_first_admin_and_refuses_bad_input(tmp_path: Path) 
 
 def test_serve_without_an_admin_says_how_to_make_one(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "twin.cli", "serve", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "checkpoint", "serve", "--data-dir", str(tmp_path)],
         cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
@@ -139,11 +138,11 @@ def test_serve_opens_a_working_control_room(tmp_path: Path) -> None:
 
     from broker import free_port
 
-    subprocess.run([sys.executable, "-m", "twin.cli", "user", "add", "chief", "--role", "admin", "--data-dir", str(tmp_path)],
+    subprocess.run([sys.executable, "-m", "checkpoint", "user", "add", "chief", "--role", "admin", "--data-dir", str(tmp_path)],
                    cwd=ROOT, input="a long password\n", text=True, check=True, capture_output=True)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "twin.cli", "serve", "--port", str(port), "--data-dir", str(tmp_path), "--speed", "60"],
+        [sys.executable, "-m", "checkpoint", "serve", "--port", str(port), "--data-dir", str(tmp_path), "--speed", "60"],
         cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     base = f"http://127.0.0.1:{port}"

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from controllers import identifiers
 from controllers.codes import container_code, country_of, iso6346_check_digit, match_plate, normalise_plate
-from twin import identifiers
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from test_fifo import CRANES, cstate, make_layout, of, one, ready
+
 from controllers.cpsat import REPLAN, CpsatController
 from controllers.fifo import FifoController
 from controllers.greedy import GreedyController
 from controllers.messages import ContainerReady, CraneCommand, Order, SetTimer, TimerFired
-from test_fifo import CRANES, cstate, make_layout, of, one, ready
 
 
 def known(ctrl: CpsatController | FifoController | GreedyController, **where: str) -> None:
@@ -34,7 +35,7 @@ def test_a_freed_carrier_takes_the_job_at_its_own_yard_before_an_older_one_acros
         ctrl.on_event(ready("NEW", "china", arrived_at=50.0), 2.0)
         ctrl.carriers["C1"].status = "idle"
         ctrl.yards["china"].idle_cranes.extend(CRANES["china"])
-        out = ctrl._assign()
+        out = ctrl.assign_jobs()
         if expected == "order":
             assert one(out, Order).device_id == "C1"
         else:
@@ -47,7 +48,7 @@ def test_idle_carriers_move_toward_the_yard_that_needs_them() -> None:
     known(ctrl, C1="china", C2="china", C3="china", C4="china")
     for i in range(3):  # exports pile up in Vietnam; every carrier is in China
         ctrl.yards["vietnam"].jobs.append(((float(i),), ready(f"X{i}", "vietnam", arrived_at=float(i))))
-    out = ctrl._assign()
+    out = ctrl.assign_jobs()
     orders = of(out, Order)
     assert orders and all(o.nodes[0].node_id == "CN" for o in orders)
     # one carrier for each waiting job at most, and none is left idle in China needlessly

@@ -15,18 +15,17 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
 from broker import Broker, free_port
 from conftest import ROOT, make_scenario
+
+from checkpoint.bridged import CarrierMirror
+from checkpoint.mixed import MixedRun
 from controllers.messages import CarrierState
-from twin.bridged import CarrierMirror
 from twin.kpi import summarise
-from twin.mixed import MixedRun
 from twin.scenario import Scenario
 
 HIL = ROOT / "scenarios" / "hil_huu_nghi.yaml"
@@ -55,7 +54,7 @@ def _listening(port: int, timeout_s: float = 20.0) -> None:
 
 
 def _emulate(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "twin.cli", "emulate", *args], cwd=ROOT)
+    return subprocess.Popen([sys.executable, "-m", "checkpoint", "emulate", *args], cwd=ROOT)
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import make_scenario, reference_data
+from test_fifo import cstate, make_layout
+
 from controllers.cpsat import CpsatController
 from controllers.fifo import FifoController
 from controllers.lanes import LanePlan, LaneRefused
-from controllers.scheduler import Capacities, Crossing, SlotScheduler, check_plan
 from controllers.layout import LANE_REVERSIBLE, LANE_TO_CHINA, LANE_TO_VIETNAM
-from test_fifo import cstate, make_layout
+from controllers.scheduler import Capacities, Crossing, SlotScheduler, check_plan
 from twin.kpi import summarise
 from twin.world import World
 

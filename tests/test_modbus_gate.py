@@ -8,19 +8,19 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 from broker import free_port
 from conftest import ROOT
+from test_fifo import make_layout
+
 from controllers.fifo import FifoController
 from controllers.messages import BarrierCommand, WeighDecision
 from hardware_bridge.modbus_gate import ModbusGate
-from test_fifo import make_layout
 
 
 @pytest.fixture
 def gate() -> Iterator[ModbusGate]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "emulate", "gate", "--port", str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "checkpoint", "emulate", "gate", "--port", str(port)], cwd=ROOT)
     client = ModbusGate("127.0.0.1", port, "VN-gate", "VN-weighbridge", "vietnam")
     deadline = time.monotonic() + 20
     while True:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
 import time
-from collections.abc import Iterator
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-
 from broker import Broker, Sink
+
 from controllers.messages import Action, CarrierState, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 from hardware_bridge.vda5050 import schema_errors, state_message, timestamp

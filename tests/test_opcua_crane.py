@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from asyncua import Client
-
 from broker import Sink, free_port
 from conftest import ROOT
+
 from controllers.messages import CraneCommand, CraneState
 from hardware_bridge.opcua_crane import NAMESPACE, OpcUaCrane
 
@@ -21,7 +21,7 @@ from hardware_bridge.opcua_crane import NAMESPACE, OpcUaCrane
 def crane() -> Iterator[tuple[OpcUaCrane, str]]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twin.cli", "emulate", "crane", "--port", str(port), "--move-s", "0.4"], cwd=ROOT
+        [sys.executable, "-m", "checkpoint", "emulate", "crane", "--port", str(port), "--move-s", "0.4"], cwd=ROOT
     )
     url = f"opc.tcp://127.0.0.1:{port}/crane/"
     client = OpcUaCrane(url, "VN-crane-1", "vietnam")

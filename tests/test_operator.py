@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any, get_args
 
 import pytest
+from conftest import make_scenario, reference_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_fifo import crane_done, init, lane_of, load_and_cross, make_layout, of, one, ready, task
 
-from conftest import make_scenario, reference_data
+from controllers.console import OPERATOR_ACTIONS, REPLY_CODES, STOP_REASONS
 from controllers.cpsat import REPLAN, CpsatController
 from controllers.fifo import FifoController
 from controllers.greedy import GreedyController
@@ -28,9 +30,7 @@ from controllers.messages import (
     Order,
     TimerFired,
 )
-from controllers.console import OPERATOR_ACTIONS, REPLY_CODES, STOP_REASONS
 from controllers.site import SiteController
-from test_fifo import crane_done, init, lane_of, load_and_cross, make_layout, of, one, ready, task
 from twin.carrier import SimCarrier
 from twin.world import World
 
@@ -81,7 +81,8 @@ def controller(name: str, layout: SiteLayout | None = None) -> SiteController:
 def test_the_console_messages_are_an_event_and_a_command_and_every_action_is_handled() -> None:
     assert OperatorRequest in get_args(Event) and OperatorReply in get_args(Command)
     assert OPERATOR_ACTIONS == get_args(OperatorAction) and len(OPERATOR_ACTIONS) == 12
-    assert all(callable(getattr(SiteController, f"_op_{action}", None)) for action in OPERATOR_ACTIONS)
+    handlers = controller("fifo").console.handlers  # the console's table of actions
+    assert set(handlers) == set(OPERATOR_ACTIONS) and all(callable(h) for h in handlers.values())
 
 
 # --- bad requests: a refusal naming what is wrong, never an exception ---------------------

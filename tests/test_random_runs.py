@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import make_scenario, reference_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_scenario, reference_data
 from twin.kpi import summarise
 from twin.world import World
 

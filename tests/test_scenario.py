@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 from pyproj import Geod
 
 from twin.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
@@ -277,7 +279,7 @@ def test_parse_scenario_names_its_source() -> None:
 
 def test_scenario_models_are_frozen() -> None:
     s = load_scenario(REFERENCE)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         s.fleet.carriers = 1  # type: ignore[misc]
 
 

@@ -6,9 +6,9 @@ import math
 import statistics
 from typing import Any
 
+from conftest import make_scenario, reference_data
 from scipy import stats as scipy_stats
 
-from conftest import make_scenario, reference_data
 from twin.kpi import summarise
 from twin.world import World
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import ROOT, make_scenario
+
 from controllers.traffic import TrafficControl
 from twin.kpi import summarise, write_outputs
 from twin.scenario import load_scenario

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_fifo import make_layout
 
 from controllers.layout import SiteLayout
 from controllers.messages import Action, CarrierState, InstantActions
@@ -20,7 +21,6 @@ from hardware_bridge.vda5050 import (
     state_message,
     topic_name,
 )
-from test_fifo import make_layout
 
 
 def orders(layout: SiteLayout) -> list:
@@ -85,6 +85,7 @@ def test_topics_follow_the_standard_layout() -> None:
 
 def test_every_carrier_command_of_a_simulated_hour_validates() -> None:
     from conftest import make_scenario, reference_data
+
     from twin.world import World
 
     d = reference_data()

@@ -8,9 +8,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-
 from broker import Broker, Sink
 from conftest import ROOT
+
 from controllers.messages import Action, Edge, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 
@@ -20,7 +20,7 @@ MAKER = "LangSonTwin"
 @pytest.fixture
 def vehicle(broker: Broker) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twin.cli", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
+        [sys.executable, "-m", "checkpoint", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
          "--serial", "AGV-900", "--speed", "20", "--state-period", "0.2"],
         cwd=ROOT,
     )

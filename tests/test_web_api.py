@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_scenario, reference_data
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from conftest import make_scenario, reference_data
+from checkpoint.live import CLOCK_CODES, Client, LiveTwin
 from controllers.console import REPLY_CODES
 from viz.app import create_app
 from viz.frames import apply
-from viz.live import CLOCK_CODES, Client, LiveTwin
 from viz.store import Store, User
 
 PASSWORDS = {"ada": "admin-pass-1", "otto": "operator-pass", "eng": "engineer-pass", "vic": "viewer-pass"}
@@ -294,7 +294,7 @@ def test_a_live_mixed_run_shows_its_bridged_devices_and_keeps_its_pace(tmp_path:
     from conftest import ROOT
 
     port = free_port()
-    gate = subprocess.Popen([sys.executable, "-m", "twin.cli", "emulate", "gate", "--port", str(port),
+    gate = subprocess.Popen([sys.executable, "-m", "checkpoint", "emulate", "gate", "--port", str(port),
                              "--barrier-speed", "2000", "--settle-s", "0.05"], cwd=ROOT)
     try:
         data = reference_data()

@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-
 from broker import free_port
 from conftest import ROOT, make_scenario, reference_data
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from checkpoint.live import CLOCK_CODES, LiveTwin
+from controllers.console import REPLY_CODES
 from viz.app import Action, create_app
-from viz.live import LiveTwin
 from viz.store import Store
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -79,7 +80,7 @@ def mixed_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A second control room: 8 carriers at 30 times real time, one reversible lane, and the
     Vietnamese gate bridged to the Modbus gate emulator, run as its own process."""
     port = free_port()
-    gate = subprocess.Popen([sys.executable, "-m", "twin.cli", "emulate", "gate", "--port", str(port),
+    gate = subprocess.Popen([sys.executable, "-m", "checkpoint", "emulate", "gate", "--port", str(port),
                              "--barrier-speed", "2000", "--settle-s", "0.05"], cwd=ROOT)
     try:
         data = reference_data()
@@ -577,7 +578,7 @@ def test_only_a_reversible_lane_is_offered_a_new_direction(page: Page, mixed_ser
     expect(page.get_by_test_id(f"lane-row-{rev}")).to_have_attribute("data-policy", "reversible")
     expect(page.get_by_test_id(f"lane-policy-{rev}")).to_have_text("Đảo chiều được")
     expect(page.get_by_test_id("lane-policy-0")).to_have_text("Chỉ sang Trung Quốc")
-    expect(page.locator(f"[data-testid=cmd-lane] option[value='{rev}']")).to_have_text(f"Làn {rev} · đảo chiều được")
+    expect(page.locator(f"[data-testid=cmd-lane] option[value='{rev}']")).to_have_text(f"Làn {rev + 1} · đảo chiều được")  # people count lanes from 1
 
     # a fixed lane: no direction to set
     page.get_by_test_id("cmd-lane").select_option("0")
@@ -609,4 +610,225 @@ def test_only_a_reversible_lane_is_offered_a_new_direction(page: Page, mixed_ser
            }"""
     )
     assert not ok and "not reversible" in detail
+    assert problems.seen == []
+
+
+# --- the page's corridor-wide state, lanes, clocks, replies, and the API's docs offline -------------
+
+
+def command_as(served: Served, user: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A command sent straight to the API (as another operator's console would)."""
+    token = httpx.post(f"{served.url}/api/login", json={"user": user, "password": PASSWORDS[user]}, timeout=10).json()["token"]
+    reply = httpx.post(f"{served.url}/api/commands", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    answer: dict[str, Any] = reply.json()
+    return answer
+
+
+def test_an_emergency_stop_is_shown_to_everyone_and_survives_a_reload(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    log_in(page, served, "viewer")  # a viewer sees it too
+    estop = page.get_by_test_id("banner-estop")
+    paused = page.get_by_test_id("banner-paused")
+    expect(estop).to_be_hidden()
+    expect(paused).to_be_hidden()
+    try:
+        assert command_as(served, "operator", {"action": "estop_all"})["ok"]
+        expect(estop).to_be_visible()
+        expect(estop).to_contain_text("DỪNG KHẨN CẤP")
+        expect(page.get_by_test_id("banners")).to_have_attribute("data-estop", "true")
+        page.reload()  # the banner comes with the frames, not from this page's memory
+        expect(page.get_by_test_id("app")).to_be_visible()
+        expect(estop).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "estop-banner.png"))
+        page.get_by_test_id("lang").select_option("en")
+        expect(estop).to_contain_text("EMERGENCY STOP in force")
+        page.get_by_test_id("lang").select_option("vi")
+        assert command_as(served, "operator", {"action": "release_estop"})["ok"]
+        expect(estop).to_be_hidden()
+        expect(page.get_by_test_id("banners")).to_be_hidden()
+
+        # a paused corridor has its own banner
+        assert command_as(served, "operator", {"action": "pause_corridor"})["ok"]
+        expect(paused).to_be_visible()
+        expect(paused).to_contain_text("Hành lang đang tạm dừng")
+        expect(estop).to_be_hidden()
+        page.reload()
+        expect(paused).to_be_visible()
+        assert command_as(served, "operator", {"action": "resume_corridor"})["ok"]
+        expect(paused).to_be_hidden()
+    finally:  # the other tests need a running corridor
+        operator = served.live.world.controller.operator
+        if operator.estop:
+            command_as(served, "operator", {"action": "release_estop"})
+        if operator.corridor_paused:
+            command_as(served, "operator", {"action": "resume_corridor"})
+    assert problems.seen == []
+
+
+def test_lanes_are_numbered_from_1_and_commands_still_send_the_api_index(page: Page, served: Served) -> None:
+    live = served.live
+    lanes = len(live.world.layout.lanes)
+    problems = Problems(page, served.url)
+    log_in(page, served, "operator")
+    page.get_by_test_id("tab-control").click()
+    for i in range(lanes):  # the rows keep the API's index in their ids, and say the lane's number
+        expect(page.get_by_test_id(f"lane-name-{i}")).to_have_text(f"Làn {i + 1}")
+        expect(page.locator(f"[data-testid=cmd-lane] option[value='{i}']")).to_have_text(f"Làn {i + 1}")
+    options = page.locator("[data-testid=cmd-lane] option").all_text_contents()
+    assert "Làn 0" not in options and f"Làn {lanes}" in options
+
+    page.get_by_test_id("cmd-lane").select_option(label="Làn 1")
+    page.get_by_test_id("cmd-close_lane").click()
+    result = page.get_by_test_id("cmd-result")
+    expect(result).to_have_attribute("data-ok", "true")
+    assert 0 in live.world.controller.lanes.closed  # "Làn 1" is lane 0 of the API
+    assert served.store.audit(1)[0]["body"]["lane"] == 0
+    expect(result).to_contain_text("Đóng làn Làn 1")
+    expect(result).to_contain_text("Đã đóng làn 1 (")
+    expect(page.get_by_test_id("cmd-log")).to_contain_text("Đã đóng làn 1 (")
+    page.get_by_test_id("cmd-open_lane").click()
+    expect(result).to_have_attribute("data-ok", "true")
+    expect(result).to_contain_text("Đã mở làn 1 (")
+    assert 0 not in live.world.controller.lanes.closed
+
+    # a lane that does not exist, forced through: the reply numbers lanes from 1 too
+    said = page.evaluate(
+        """async () => {
+             const r = await fetch('/api/commands', {method: 'POST', headers: {'Content-Type': 'application/json',
+               Authorization: 'Bearer ' + sessionStorage.getItem('cr.token')}, body: JSON.stringify({action: 'close_lane', lane: 13})});
+             const body = await r.json();
+             return controlRoom.say.reply(body.code, body.args, body.detail);
+           }"""
+    )
+    assert said == f"Không có làn 14; các làn được đánh số từ 1 đến {lanes}", said
+
+    page.get_by_test_id("tab-management").click()
+    labels = page.locator("[data-testid=lane-util-chart] .hbar-label")
+    expect(labels).to_have_count(lanes)
+    assert labels.all_text_contents() == [f"Làn {i + 1}" for i in range(lanes)]
+    assert problems.seen == []
+
+
+def test_the_reversible_lane_is_offered_by_its_number_from_1(page: Page, mixed_served: Served) -> None:
+    problems = Problems(page, mixed_served.url)
+    log_in(page, mixed_served, "operator")
+    page.get_by_test_id("tab-control").click()
+    rev = REVERSIBLE_LANE  # the API's index
+    expect(page.locator(f"[data-testid=cmd-lane] option[value='{rev}']")).to_have_text(f"Làn {rev + 1} · đảo chiều được")
+    expect(page.get_by_test_id(f"lane-name-{rev}")).to_have_text(f"Làn {rev + 1}")
+    page.get_by_test_id("cmd-lane").select_option(str(rev))
+    expect(page.get_by_test_id("lane-note")).to_contain_text(f"Làn {rev + 1} đảo chiều được")
+    page.get_by_test_id("cmd-lane").select_option("0")
+    expect(page.get_by_test_id("lane-note")).to_contain_text("Làn 1 cố định")
+    assert problems.seen == []
+
+
+def test_the_map_draws_the_lanes_apart_and_spreads_carriers_sharing_a_point(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    log_in(page, served, "viewer")
+    expect(page.locator("[data-testid^=carrier-AGV-]")).to_have_count(CARRIERS)
+    page.get_by_test_id("map-fit").click()
+    page.wait_for_timeout(600)
+    last = len(served.live.world.layout.lanes) - 1
+    block = served.live.world.layout.lanes[0].n_blocks // 2
+
+    def centre(lane: int) -> tuple[float, float]:
+        box = page.locator(f'[data-testid=map] path[data-lane="{lane}"][data-block="{block}"]').bounding_box()
+        assert box is not None
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    # at corridor zoom, neighbouring lanes stand some pixels apart and the outer ones well apart
+    (x0, y0), (x1, y1), (xl, yl) = centre(0), centre(1), centre(last)
+    assert ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 >= 5, (x0, y0, x1, y1)
+    assert ((xl - x0) ** 2 + (yl - y0) ** 2) ** 0.5 >= 5 * last
+    # each block is still there to point at where it is drawn (the carriers' markers set aside)
+    page.evaluate("() => { document.querySelector('.leaflet-marker-pane').style.visibility = 'hidden'; }")
+    for lane in (0, last // 2, last):
+        x, y = centre(lane)
+        hit = page.evaluate(f"() => {{ const e = document.elementFromPoint({x}, {y}); return [e.dataset.lane, e.dataset.block]; }}")
+        assert hit == [str(lane), str(block)], (lane, hit)
+    page.evaluate("() => { document.querySelector('.leaflet-marker-pane').style.visibility = ''; }")
+
+    # carriers on the same point (parked at a yard) are drawn apart, not on top of one another
+    spots = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid^="carrier-AGV-"]')].map(e => {
+             const r = e.getBoundingClientRect(); return [e.dataset.lat + ',' + e.dataset.lon, r.x, r.y]; })"""
+    )
+    shared: dict[str, list[tuple[float, float]]] = {}
+    for point, x, y in spots:
+        shared.setdefault(point, []).append((x, y))
+    groups = [g for g in shared.values() if len(g) > 1]
+    for g in groups:
+        assert len({(round(x), round(y)) for x, y in g}) == len(g), g
+    page.screenshot(path=str(ARTIFACTS / "map-lanes-apart.png"))
+    assert problems.seen == []
+
+
+def test_every_reply_and_step_is_said_by_code_in_both_languages(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    log_in(page, served, "viewer")
+    codes = sorted({*REPLY_CODES, *CLOCK_CODES, "forbidden_role", "run_saved", "user_added"})
+    args = {"carrier": "AGV-001", "lane": 0, "last": 7, "heading": "to_china", "side": "vietnam", "status": "idle", "n": 2,
+            "carriers": "AGV-002", "why": "estop,corridor,operator", "action": "pause_carrier", "field": "lane", "value": "x",
+            "speed": "30", "role": "viewer", "run": 1, "name": "ca-dem"}
+    steps = ["arrived", "gate", "weighbridge", "scanner", "inspection (red)", "awaiting carrier", "on AGV-003",
+             "stack at VN", "on the receiving truck at CN", "leaving", "delivered"]
+    for lang in ("vi", "en"):
+        page.get_by_test_id("lang").select_option(lang)
+        said = page.evaluate(
+            """([codes, args, steps]) => [codes.map(c => [c, controlRoom.say.reply(c, args, 'FALLBACK ' + c)]),
+                                           steps.map(s => [s, controlRoom.say.step(s)])]""",
+            [codes, args, steps],
+        )
+        replies, stepped = dict(said[0]), dict(said[1])
+        untranslated = [c for c, text in replies.items() if text.startswith("FALLBACK") or "{" in text]
+        assert untranslated == [], (lang, untranslated)
+        assert [s for s, text in stepped.items() if text == s or "{" in text] == [], (lang, stepped)
+        assert "1" in replies["lane_closed"] and "0" not in replies["lane_closed"], replies["lane_closed"]  # lane 0 is "1"
+    assert page.evaluate("() => [...controlRoom.missingI18n]") == []
+    page.get_by_test_id("lang").select_option("vi")
+    assert problems.seen == []
+
+
+def test_the_clocks_say_which_is_model_time_and_which_is_wall_time(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    log_in(page, served, "viewer")
+    expect(page.get_by_test_id("clock-label")).to_have_text("Giờ mô hình")
+    expect(page.get_by_test_id("wall-label")).to_have_text("Giờ thực")
+    wall = page.get_by_test_id("wall-time")
+    expect(wall).to_have_text(re.compile(r"\d\d:\d\d:\d\d"))
+    hms = re.search(r"(\d\d):(\d\d):(\d\d)", wall.text_content() or "")
+    assert hms
+    now = datetime.now(GATE_TZ)  # the wall clock at the gate, though the browser runs in UTC
+    gap = abs(int(hms[1]) * 3600 + int(hms[2]) * 60 + int(hms[3]) - (now.hour * 3600 + now.minute * 60 + now.second)) % 86400
+    assert min(gap, 86400 - gap) < 60, (hms[0], now)
+    page.get_by_test_id("lang").select_option("en")
+    expect(page.get_by_test_id("clock-label")).to_have_text("Model time")
+    expect(page.get_by_test_id("wall-label")).to_have_text("Wall time")
+    page.get_by_test_id("lang").select_option("vi")
+    assert problems.seen == []
+
+
+def test_the_api_docs_load_with_no_internet(page: Page, served: Served) -> None:
+    problems = Problems(page, served.url)
+    left: list[str] = []
+
+    def only_here(route: Any) -> None:
+        host = httpx.URL(route.request.url).host
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:  # the network is closed: nothing may leave for another host
+            left.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto(f"{served.url}/docs")
+    expect(page.locator(".swagger-ui .information-container")).to_contain_text("control room")
+    commands = page.locator('.opblock-summary-path[data-path="/api/commands"]')
+    expect(commands).to_be_visible()
+    expect(commands).to_have_text("/api/commands")
+    expect(page.locator(".opblock-tag-section")).not_to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "docs.png"))
+    assert left == []
     assert problems.seen == []

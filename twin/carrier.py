@@ -10,8 +10,9 @@ Batteries drain with distance and charge at a yard charger.
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING
 
 import simpy
 
@@ -150,6 +151,14 @@ class SimCarrier:
             raise CommandRejected(f"{self.device_id}: unknown instant action {action_type}")
 
     # --- reporting ---------------------------------------------------------------------
+
+    @property
+    def battery_pct(self) -> float:
+        return 100.0 * self.energy_kwh / self.spec.battery_kwh
+
+    @property
+    def link_lost(self) -> bool:
+        return False  # a simulated carrier has no link to lose
 
     def state(self, driving: bool = False) -> CarrierState:
         finished = self.idx == self.released_upto and not self.has_horizon and self.idx > 0

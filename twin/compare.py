@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import os
 import statistics
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from twin.kpi import summarise
 from twin.scenario import load_scenario

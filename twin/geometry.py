@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import pyproj
@@ -33,7 +33,7 @@ WGS84 = "EPSG:4326"
 SIDES: tuple[str, str] = ("vietnam", "china")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _transformer(crs: str) -> Transformer:
     """One WGS84 -> `crs` transformer per CRS; creating one costs milliseconds.
 

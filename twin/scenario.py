@@ -15,7 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from twin.identifiers import carrier_id
+from controllers.identifiers import carrier_id
+from controllers.limits import SPEED_MAX
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -278,12 +279,13 @@ class Devices(Strict):
 
     @model_validator(mode="after")
     def _once_each(self) -> Devices:
-        for what, names in (
+        listed: tuple[tuple[str, list[str]], ...] = (
             ("carrier", [v.carrier for v in self.vehicles.carriers] if self.vehicles else []),
             ("crane", [c.crane for c in self.cranes]),
             ("gate of yard", [g.yard for g in self.gates]),
             ("camera of yard", [c.yard for c in self.cameras]),
-        ):
+        )
+        for what, names in listed:
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:
                 raise ValueError(f"{what} {', '.join(twice)} is listed twice")
@@ -293,7 +295,7 @@ class Devices(Strict):
 class Realtime(Strict):
     """Mixed mode runs on the wall clock; `speed` model seconds pass per wall second."""
 
-    speed: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    speed: Annotated[float, Field(gt=0, le=SPEED_MAX)] = 1.0
     tick_s: Annotated[float, Field(ge=0.005, le=1.0)] = 0.05
 
 

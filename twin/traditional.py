@@ -9,7 +9,8 @@ Vietnamese truck that takes over its cargo.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Generator
+from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import simpy
 

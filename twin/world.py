@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Generator
+from collections.abc import Callable, Generator
 
 import simpy
+from simpy.events import NORMAL, EventPriority
 
+from controllers import identifiers
 from controllers.cpsat import CpsatController
 from controllers.fifo import FifoController
 from controllers.greedy import GreedyController
@@ -25,11 +27,10 @@ from controllers.layout import (
     block_edge_id,
 )
 from controllers.messages import Direction, Side
-from controllers.ports import Controller
 from controllers.runtime import Runtime
-from twin import identifiers
-from twin.bridged import Bridges, CarrierMirror, install
+from controllers.site import SiteController
 from twin.carrier import CarrierSpec, SimCarrier, breakdowns
+from twin.devices import DeviceFactory, SimulatedDevices, WorldCarrier
 from twin.geometry import SiteGeometry
 from twin.meters import Level
 from twin.safety import SafetyMonitor
@@ -39,6 +40,18 @@ from twin.traditional import TraditionalFlow
 from twin.yard import Container, Crane, DirectionStats, Station, YardModel
 
 SIDES: tuple[Side, Side] = ("vietnam", "china")
+
+
+class CountingEnvironment(simpy.Environment):
+    """SimPy's environment, counting the events it schedules (SimPy keeps its own count private)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scheduled = 0
+
+    def schedule(self, event: simpy.Event, priority: EventPriority = NORMAL, delay: float = 0) -> None:
+        self.scheduled += 1
+        super().schedule(event, priority, delay)
 
 
 class SimClock:
@@ -94,14 +107,14 @@ def build_layout(scenario: Scenario, geometry: SiteGeometry) -> SiteLayout:
     )
 
 
-CONTROLLERS: dict[str, Callable[[SiteLayout], Controller]] = {
+CONTROLLERS: dict[str, Callable[[SiteLayout], SiteController]] = {
     "fifo": FifoController,
     "greedy": GreedyController,
     "cpsat": CpsatController,
 }
 
 
-def make_controller(name: str, layout: SiteLayout) -> Controller:
+def make_controller(name: str, layout: SiteLayout) -> SiteController:
     try:
         return CONTROLLERS[name](layout)
     except KeyError:
@@ -115,13 +128,13 @@ class World:
         seed: int | None = None,
         demand_scale: float = 1.0,
         controller: str | None = None,
-        bridges: Bridges | None = None,
+        devices: DeviceFactory | None = None,
     ) -> None:
         self.scenario = scenario
         self.controller_name = controller or scenario.controller
         self.seed = scenario.seed if seed is None else seed
         self.demand_scale = demand_scale
-        self.env = simpy.Environment()
+        self.env = CountingEnvironment()
         self.geometry = SiteGeometry.from_scenario(scenario)
         self.layout = build_layout(scenario, self.geometry)
         self.controller = make_controller(self.controller_name, self.layout)
@@ -149,12 +162,11 @@ class World:
         self._energy_at_warmup = {d: 0.0 for d in DIRECTIONS}
         self.unexplained_stops = 0
         self.timeseries: list[dict[str, float]] = []
+        self.devices = devices if devices is not None else SimulatedDevices()
         self.yards = {
-            side: YardModel(self, side, getattr(scenario.yards, side), stream(self.seed, f"yard-{side}"))
+            side: YardModel(self, side, getattr(scenario.yards, side), stream(self.seed, f"yard-{side}"), self.devices)
             for side in SIDES
         }
-        self.bridges = bridges
-        self.device_events = install(self, bridges) if bridges is not None else None
         for yard in self.yards.values():
             self.runtime.attach(yard.gate)
             self.runtime.attach(yard.weighbridge)
@@ -168,15 +180,10 @@ class World:
             charge_rate_kw=fleet.charge_rate_kw,
         )
         at_vietnam = round(fleet.carriers * fleet.share_at_vietnam)
-        self.carriers: dict[str, SimCarrier | CarrierMirror] = {}
-        vehicles = bridges.vehicles if bridges is not None else {}
+        self.carriers: dict[str, WorldCarrier] = {}
         for i, cid in enumerate(self.layout.fleet.carriers):
             home: Side = "vietnam" if i < at_vietnam else "china"
-            carrier: SimCarrier | CarrierMirror
-            if cid in vehicles:  # a VDA 5050 vehicle: the world follows its states
-                carrier = CarrierMirror(self, cid, vehicles[cid], YARD_NODE[home])
-            else:
-                carrier = SimCarrier(self, cid, YARD_NODE[home], spec)
+            carrier = self.devices.carrier(self, cid, YARD_NODE[home], spec)
             self.carriers[cid] = carrier
             self.runtime.attach(carrier)
         self.traditional = (
@@ -364,8 +371,8 @@ class World:
         return {"arrived": arrived, "delivered": delivered, "in_system": in_system, "lost": arrived - delivered - in_system}
 
     def event_count(self) -> int:
-        """SimPy events scheduled so far (SimPy keeps this as an id counter)."""
-        return int(repr(self.env._eid)[6:-1])
+        """SimPy events scheduled so far."""
+        return self.env.scheduled
 
     def _levels(self) -> list[Level]:
         out = [self.carriers_busy]
@@ -411,10 +418,7 @@ class World:
     def _watch_deadlock(self) -> None:
         """Every carrier stopped on the corridor must wait for a stated reason, and the
         chain of carriers waiting for each other must never close on itself."""
-        reasons_of = getattr(self.controller, "wait_reasons", None)
-        if reasons_of is None:
-            return
-        reasons: dict[str, str] = reasons_of()
+        reasons = self.controller.wait_reasons()
         for cid, carrier in self.carriers.items():
             on_corridor = 0 < carrier.idx < len(carrier.nodes) - 1 or carrier.stopped_block >= 0
             released_ahead = carrier.idx < carrier.released_upto  # sets off in this very instant

@@ -15,8 +15,9 @@ from the controllers, through the runtime.
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generator, Literal
+from typing import TYPE_CHECKING, Literal
 
 import simpy
 
@@ -43,6 +44,7 @@ from twin.scenario import Station as StationSpec
 from twin.scenario import Yard as YardSpec
 
 if TYPE_CHECKING:
+    from twin.devices import DeviceFactory
     from twin.world import World
 
 
@@ -251,7 +253,7 @@ class DirectionStats:
 
 
 class YardModel:
-    def __init__(self, world: World, side: Side, spec: YardSpec, rng: random.Random) -> None:
+    def __init__(self, world: World, side: Side, spec: YardSpec, rng: random.Random, devices: DeviceFactory) -> None:
         self.world = world
         self.env = world.env
         self.side = side
@@ -277,12 +279,12 @@ class YardModel:
         self.pickup_delay = sampler(spec.pickup_delay, rng)
         self.staging = simpy.Resource(self.env, capacity=spec.staging_capacity_trucks)
         self.staging_used = Level()
-        self.gate = Gate(self, f"{prefix}-gate")
-        self.weighbridge = Weighbridge(self, f"{prefix}-weighbridge")
-        self.camera: SimCamera = SimCamera(self)
+        self.gate = devices.gate(self, f"{prefix}-gate")
+        self.weighbridge = devices.weighbridge(self, f"{prefix}-weighbridge")
+        self.camera = devices.camera(self)
         self.cranes_busy = Level()
         move = sampler(spec.crane_move, rng)
-        self.cranes = [Crane(self, f"{prefix}-crane-{i + 1}", move) for i in range(spec.cranes)]
+        self.cranes = [devices.crane(self, f"{prefix}-crane-{i + 1}", move) for i in range(spec.cranes)]
         self.stack: set[str] = set()
         self.stack_level = Level()
         self.chargers_used = Level()

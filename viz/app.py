@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import functools
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,16 +23,17 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from twin.kpi import summarise
-from twin.scenario import ScenarioError, load_scenario
-from twin.world import World
-from controllers.messages import OperatorAction
-from viz.live import Client, ClockAction, LiveTwin
-from viz.site_map import site_geojson
+from controllers.limits import CARRIER_ID_PATTERN, CONTROLLER_NAMES, MAX_LANES, SPEED_MAX
+from controllers.messages import LaneHeading, OperatorAction
+from viz.docs import add_offline_docs
+from viz.frames import FORMAT
+from viz.live_site import ClockAction, LiveSite
 from viz.store import Role, Store, User, UserError
+from viz.stream import Client
 
 STATIC = Path(__file__).resolve().parent / "static"
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SERIES_SHOWN = 288  # samples of the time series the management view gets (a day at 5 min)
 Action = Literal[OperatorAction, ClockAction]  # what /api/commands takes: the controllers' and the clock's
 
 
@@ -47,10 +48,10 @@ class Login(Body):
 
 class CommandBody(Body):
     action: Action
-    carrier_id: Annotated[str, Field(pattern=r"^AGV-\d{3}$")] | None = None
-    lane: Annotated[int, Field(ge=0, le=13)] | None = None
-    direction: Literal["to_china", "to_vietnam"] | None = None
-    speed: Annotated[float, Field(gt=0, le=1000)] | None = None
+    carrier_id: Annotated[str, Field(pattern=CARRIER_ID_PATTERN)] | None = None
+    lane: Annotated[int, Field(ge=0, le=MAX_LANES - 1)] | None = None  # 0-based, as the controllers count
+    direction: LaneHeading | None = None
+    speed: Annotated[float, Field(gt=0, le=SPEED_MAX)] | None = None
 
 
 class NewUser(Body):
@@ -68,7 +69,7 @@ class SimulateRun(Body):
 
     scenario: Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=80)]
     seed: Annotated[int, Field(ge=0, le=2**31)] | None = None
-    controller: Literal["fifo", "greedy", "cpsat"] | None = None
+    controller: Literal[CONTROLLER_NAMES] | None = None  # type: ignore[valid-type]
     name: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
 
@@ -78,7 +79,10 @@ def workers() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
-def create_app(live: LiveTwin, store: Store) -> FastAPI:
+def create_app(live: LiveSite, store: Store) -> FastAPI:
+    """The app over `live`. Every handler that touches the live site is a coroutine, so
+    it runs on the loop that runs `live.run`: the controllers see one thread only."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
@@ -95,8 +99,9 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         version="1.0",
         description="Live state of the twin, operator commands, tracking, runs and the audit log.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package below: no CDN
     )
-    geojson = site_geojson(live.scenario, live.world.geometry)
+    add_offline_docs(app)
 
     def user_of(authorization: Annotated[str | None, Header()] = None) -> User:
         token = (authorization or "").removeprefix("Bearer ").strip()
@@ -134,37 +139,41 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
     # --- the site and its state -------------------------------------------------------------
 
     @app.get("/api/site", tags=["state"])
-    def site(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    async def site(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         """The corridor, blocks, yards, border, stations and chargers as GeoJSON (WGS84)."""
-        return {"name": live.scenario.name, "site": live.scenario.site.name, "geojson": geojson,
-                "carriers": list(live.world.carriers), "lanes": len(live.world.layout.lanes)}
+        return live.site()
+
+    @app.get("/api/frame-format", tags=["state"])
+    def frame_format() -> dict[str, Any]:
+        """The keys and flags of the state frames (see /ws), as data the page decodes them with."""
+        return FORMAT
 
     @app.get("/api/state", tags=["state"])
-    def state(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    async def state(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         """The latest whole frame (the websocket sends the same, then deltas)."""
-        return {"seq": live.seq, "data": live.frame}
+        return {"seq": live.hub.seq, "data": live.hub.frame}
 
     @app.get("/api/carriers/{carrier_id}", tags=["state"])
-    def carrier(carrier_id: str, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    async def carrier(carrier_id: str, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         found = live.carrier(carrier_id)
         if found is None:
             raise HTTPException(404, f"no carrier {carrier_id!r}")
         return found
 
     @app.get("/api/track", tags=["tracking"])
-    def track(q: Annotated[str, Query(min_length=1, max_length=40)], user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    async def track(q: Annotated[str, Query(min_length=1, max_length=40)], user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         """Where a container is, found by its ISO 6346 code or its truck's plate."""
         return {"query": q, "results": live.track(q)}
 
     @app.get("/api/kpis", tags=["management"])
-    def kpis(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    async def kpis(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         """Throughput per direction, waits, queues and utilisation so far, with the time series."""
-        return {"summary": live.summary(), "timeseries": live.world.timeseries[-288:], "t0": live.t0}
+        return {"summary": live.summary(), "timeseries": live.timeseries(SERIES_SHOWN), "t0": live.t0}
 
     # --- commands ---------------------------------------------------------------------------
 
     @app.post("/api/commands", tags=["commands"])
-    def command(body: CommandBody, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    async def command(body: CommandBody, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         what = body.model_dump(exclude_none=True)
         if not user.can("operator"):
             store.record(user, body.action, what, False, "refused: a viewer may not command", "forbidden_role", {"role": user.role})
@@ -189,8 +198,8 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         return found
 
     @app.post("/api/runs", tags=["management"])
-    def save_run(body: SaveRun, user: Annotated[User, Depends(needs("engineer"))]) -> dict[str, Any]:
-        run_id = store.save_run(body.name, live.scenario.name, user, live.summary(), live.world.timeseries)
+    async def save_run(body: SaveRun, user: Annotated[User, Depends(needs("engineer"))]) -> dict[str, Any]:
+        run_id = store.save_run(body.name, live.scenario_name(), user, live.summary(), live.timeseries())
         store.record(user, "save_run", body.model_dump(), True, f"saved run {run_id}", "run_saved", {"run": run_id})
         return {"id": run_id}
 
@@ -205,14 +214,14 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         if not path.is_file():
             raise HTTPException(404, f"no scenario {body.scenario!r}")
         try:
-            scenario = load_scenario(path)
-        except ScenarioError as exc:
+            scenario_name = live.check_scenario(path)
+        except live.scenario_error as exc:
             raise HTTPException(422, str(exc)) from None
         summary, series = await asyncio.get_running_loop().run_in_executor(
-            workers(), _simulate, path, body.seed, body.controller
+            workers(), live.simulate, path, body.seed, body.controller
         )
-        name = body.name or f"{scenario.name} · {summary['controller']} · seed {summary['seed']}"
-        run_id = store.save_run(name, scenario.name, user, summary, series)
+        name = body.name or f"{scenario_name} · {summary['controller']} · seed {summary['seed']}"
+        run_id = store.save_run(name, scenario_name, user, summary, series)
         store.record(user, "simulate_run", body.model_dump(exclude_none=True), True, f"saved run {run_id}", "run_saved", {"run": run_id})
         return {"id": run_id, "name": name}
 
@@ -253,14 +262,15 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         if store.user_for_token(token) is None:
             await ws.close(code=4401, reason="log in first")
             return
+        hub = live.hub
         client = Client()
-        backlog = live.backlog(since) if since is not None else None
+        backlog = hub.backlog(since) if since is not None else None
         if backlog is None:
-            client.last_seq, first = live.key_frame()
+            client.last_seq, first = hub.key_frame()
             opening = [first]
         else:
-            client.last_seq, opening = live.seq, backlog
-        live.clients.add(client)
+            client.last_seq, opening = hub.seq, backlog
+        hub.clients.add(client)
         try:
             for message in opening:
                 await ws.send_text(message)
@@ -271,12 +281,12 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
                 if getter not in done:
                     getter.cancel()
                     break
-                for message in live.next_messages(client, getter.result()):
+                for message in hub.next_messages(client, getter.result()):
                     await ws.send_text(message)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
-            live.clients.discard(client)
+            hub.clients.discard(client)
 
     # --- the page ---------------------------------------------------------------------------
 
@@ -287,14 +297,6 @@ def create_app(live: LiveTwin, store: Store) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
-
-
-def _simulate(path: Path, seed: int | None, controller: str | None) -> tuple[dict[str, Any], list[dict[str, float]]]:
-    """A whole run of a scenario, as `checkpoint simulate` does it, in a worker process
-    (so that the live twin's loop does not wait for it)."""
-    world = World(load_scenario(path), seed=seed, controller=controller)
-    world.run()
-    return summarise(world), world.timeseries
 
 
 async def _until_closed(ws: WebSocket) -> None:

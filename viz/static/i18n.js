@@ -1,8 +1,9 @@
 // Every string the control room shows, in Vietnamese (the default: the people at the gate
-// read it) and English. Keys are grouped by where they appear; "{name}" is filled in by t().
-"use strict";
+// read it) and English: an ES module, imported by js/i18n.js (which fills "{name}" in t()).
+// Keys are grouped by where they appear. tests/test_web_api.py reads this file by its path
+// to check that every reply code has a sentence in both languages.
 
-window.I18N = {
+export const I18N = {
   vi: {
     "locale": "vi-VN",
     "app.title": "Cửa khẩu thông minh Lạng Sơn — Phòng điều khiển",
@@ -41,12 +42,18 @@ window.I18N = {
     "conn.offline": "Mất kết nối",
     "conn.title": "Kết nối dữ liệu trực tiếp (khung số {seq})",
 
-    "clock.label": "Giờ tại cửa khẩu",
+    "clock.label": "Giờ mô hình",
+    "clock.title": "Thời gian trong mô hình mô phỏng, theo giờ tại cửa khẩu (UTC+7)",
+    "clock.wall_label": "Giờ thực",
+    "clock.wall_title": "Đồng hồ thực của máy chủ lúc gửi khung dữ liệu, theo giờ tại cửa khẩu (UTC+7)",
     "clock.speed": "tốc độ ×{speed}",
     "clock.paused": "mô phỏng tạm dừng",
     "clock.ended": "mô phỏng đã kết thúc",
     "clock.none": "—",
     "clock.fixed": "tốc độ cố định (thiết bị thật/giả lập)",
+
+    "banner.estop": "DỪNG KHẨN CẤP đang có hiệu lực: mọi xe tự hành đứng yên cho đến khi điều hành viên giải trừ.",
+    "banner.corridor_paused": "Hành lang đang tạm dừng: không giao việc mới cho đến khi hành lang chạy lại.",
 
     "map.fit": "Xem toàn tuyến",
     "map.legend": "Chú giải",
@@ -65,8 +72,8 @@ window.I18N = {
     "legend.bridged": "Xe thật/giả lập (VDA 5050)",
     "block.tip": "Làn {lane}, khối {block}: {state}",
     "block.free": "trống",
-    "block.r": "đã đặt chỗ",
-    "block.o": "có xe",
+    "block.reserved": "đã đặt chỗ",
+    "block.occupied": "có xe",
     "block.closed": "làn đóng",
 
     "kind.charger": "Trạm sạc",
@@ -113,12 +120,12 @@ window.I18N = {
     "status.repositioning": "Đang điều chuyển",
     "status.unknown": "Chưa rõ",
 
-    "alarm.B": "Hỏng",
-    "alarm.X": "Mất kết nối",
-    "alarm.L": "Pin yếu",
-    "alarm.P": "Tạm dừng",
-    "alarm.M": "Bảo dưỡng",
-    "alarm.C": "Đang sạc",
+    "alarm.broken": "Hỏng",
+    "alarm.connection_lost": "Mất kết nối",
+    "alarm.low_battery": "Pin yếu",
+    "alarm.paused": "Tạm dừng",
+    "alarm.maintenance": "Bảo dưỡng",
+    "alarm.charging": "Đang sạc",
     "alarm.none": "Không",
 
     "fleet.title": "Đội xe tự hành",
@@ -211,7 +218,7 @@ window.I18N = {
     "reply.needs_field": "Lệnh “{action}” cần {field}",
     "reply.unknown_carrier": "Không có xe {carrier}",
     "reply.bad_lane": "Làn phải là một số thứ tự làn, không phải {value}",
-    "reply.unknown_lane": "Không có làn {lane}; các làn được đánh số từ 0 đến {last}",
+    "reply.unknown_lane": "Không có làn {lane}; các làn được đánh số từ 1 đến {last}",
     "reply.bad_direction": "Hướng phải là sang Trung Quốc hoặc về Việt Nam, không phải {value}",
     "reply.estop_on": "Đang dừng khẩn cấp: chỉ thay đổi làn được sau khi giải trừ",
     "reply.corridor_paused": "Đã tạm dừng hành lang: đã lệnh cho {count} dừng lại; không giao việc mới cho đến khi hành lang chạy lại",
@@ -428,9 +435,9 @@ window.I18N = {
     "step.weighbridge": "Cân xe",
     "step.scanner": "Soi chiếu",
     "step.inspection": "Kiểm tra hải quan · {channel}",
-    "step.awaiting carrier": "Chờ xe tự hành",
+    "step.awaiting_carrier": "Chờ xe tự hành",
     "step.on": "Trên xe tự hành {carrier}",
-    "step.stack at": "Trên bãi xếp {side}",
+    "step.stack": "Trên bãi xếp {side}",
     "step.receiving": "Lên xe tải nhận hàng tại {side}",
     "step.leaving": "Rời bãi",
     "step.delivered": "Đã giao",
@@ -507,12 +514,18 @@ window.I18N = {
     "conn.offline": "Offline",
     "conn.title": "Live data connection (frame {seq})",
 
-    "clock.label": "Time at the gate",
+    "clock.label": "Model time",
+    "clock.title": "Time in the simulated model, at the gate's time zone (UTC+7)",
+    "clock.wall_label": "Wall time",
+    "clock.wall_title": "The server's real clock when it sent the frame, at the gate's time zone (UTC+7)",
     "clock.speed": "speed ×{speed}",
     "clock.paused": "simulation paused",
     "clock.ended": "simulation ended",
     "clock.none": "—",
     "clock.fixed": "speed fixed (bridged devices)",
+
+    "banner.estop": "EMERGENCY STOP in force: every carrier stands still until an operator releases it.",
+    "banner.corridor_paused": "The corridor is paused: no new jobs until it resumes.",
 
     "map.fit": "Whole corridor",
     "map.legend": "Legend",
@@ -531,8 +544,8 @@ window.I18N = {
     "legend.bridged": "Real or emulated carrier (VDA 5050)",
     "block.tip": "Lane {lane}, block {block}: {state}",
     "block.free": "free",
-    "block.r": "reserved",
-    "block.o": "occupied",
+    "block.reserved": "reserved",
+    "block.occupied": "occupied",
     "block.closed": "lane closed",
 
     "kind.charger": "Charger",
@@ -579,12 +592,12 @@ window.I18N = {
     "status.repositioning": "Repositioning",
     "status.unknown": "Unknown",
 
-    "alarm.B": "Breakdown",
-    "alarm.X": "Connection lost",
-    "alarm.L": "Low battery",
-    "alarm.P": "Paused",
-    "alarm.M": "Maintenance",
-    "alarm.C": "Charging",
+    "alarm.broken": "Breakdown",
+    "alarm.connection_lost": "Connection lost",
+    "alarm.low_battery": "Low battery",
+    "alarm.paused": "Paused",
+    "alarm.maintenance": "Maintenance",
+    "alarm.charging": "Charging",
     "alarm.none": "None",
 
     "fleet.title": "Carrier fleet",
@@ -677,7 +690,7 @@ window.I18N = {
     "reply.needs_field": "“{action}” needs {field}",
     "reply.unknown_carrier": "There is no carrier {carrier}",
     "reply.bad_lane": "The lane must be a lane number, not {value}",
-    "reply.unknown_lane": "There is no lane {lane}; lanes are numbered 0 to {last}",
+    "reply.unknown_lane": "There is no lane {lane}; lanes are numbered 1 to {last}",
     "reply.bad_direction": "The direction must be to China or to Vietnam, not {value}",
     "reply.estop_on": "The emergency stop is on: lane changes wait until it is released",
     "reply.corridor_paused": "Corridor paused: {count} told to pause; no new jobs until it resumes",
@@ -894,9 +907,9 @@ window.I18N = {
     "step.weighbridge": "Weighed",
     "step.scanner": "Scanned",
     "step.inspection": "Customs inspection · {channel}",
-    "step.awaiting carrier": "Awaiting a carrier",
+    "step.awaiting_carrier": "Awaiting a carrier",
     "step.on": "On carrier {carrier}",
-    "step.stack at": "On the stack, {side}",
+    "step.stack": "On the stack, {side}",
     "step.receiving": "On the receiving truck, {side}",
     "step.leaving": "Leaving the yard",
     "step.delivered": "Delivered",

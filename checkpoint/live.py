@@ -1,13 +1,14 @@
 """The live twin behind the control room: a run on the wall clock, its frames and its commands.
 
 One asyncio loop owns everything: it advances the world (through `MixedRun`, so a
-scenario with bridged devices runs the same way), builds a frame ten times a second,
-fans the frame's delta out to every websocket client through a bounded queue of its
-own — a client that falls behind loses frames and gets a whole frame when it catches
-up, and never holds the others back — and carries out operators' commands.
+scenario with bridged devices runs the same way), builds the read port's snapshot and
+a frame from it ten times a second, hands the frame to the web's fan-out
+(`viz.stream.FrameHub`), and carries out operators' commands. The web app calls this
+object only from that loop (its handlers are coroutines), so the controllers are
+never called from another thread.
 
 Operators' commands go through the runtime like any device event: the control room is
-a device (`OperatorConsole`) that publishes an `OperatorRequest` and takes the
+a device (`ConsoleDevice`) that publishes an `OperatorRequest` and takes the
 controller's `OperatorReply`. Only the clock (speed, pausing the simulation) is the
 live twin's own.
 """
@@ -17,33 +18,37 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-import json
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from checkpoint.mixed import MixedRun
+from checkpoint.site_map import site_geojson
+from checkpoint.snapshot import carrier_view, site_snapshot
 from controllers.codes import container_code, normalise_plate
-from controllers.messages import Command, OperatorReply, OperatorRequest
+from controllers.limits import SPEED_MAX
+from controllers.messages import Command, OperatorAction, OperatorReply, OperatorRequest
+from controllers.readport import SiteSnapshot
 from twin.kpi import summarise
-from twin.mixed import MixedRun
-from twin.scenario import Scenario
-from viz.frames import Frame, carrier_view, delta, operator_status, snapshot
+from twin.scenario import Scenario, ScenarioError, load_scenario
+from twin.world import World
+from viz.frames import Frame, carrier_entry, encode
+from viz.live_site import ClockAction
+from viz.stream import Client, FrameHub
 
 GATE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FRAME_HZ = 10
-HISTORY = 64  # deltas kept for clients that reconnect
-QUEUE = 16  # frames a client may fall behind before it is skipped to a whole frame
-ClockAction = Literal["set_speed", "pause_sim", "resume_sim"]  # the live twin's own, not the controllers'
 # the codes of the clock's own replies (the controller's are `REPLY_CODES`), and of a
 # request the controller never answered
 CLOCK_CODES = ("speed_set", "sim_paused", "sim_resumed", "speed_fixed_bridged", "bad_speed", "needs_field", "no_answer")
 Args = tuple[tuple[str, str | int], ...]
 Outcome = tuple[bool, str, str, Args]  # ok, detail (English), code, args
+__all__ = ["CLOCK_CODES", "Client", "ClockAction", "LiveTwin", "Outcome"]
 
 
-class OperatorConsole:
+class ConsoleDevice:
     """The control room as a device on the runtime."""
 
     def __init__(self, device_id: str = "operator-console") -> None:
@@ -56,22 +61,24 @@ class OperatorConsole:
         self.replies[command.request_id] = command
 
 
-@dataclass(eq=False)
-class Client:
-    """One websocket client: the frames waiting for it, and the last one it has."""
-
-    queue: asyncio.Queue[tuple[int, str]] = field(default_factory=lambda: asyncio.Queue(QUEUE))
-    last_seq: int = -1
-    skipped: int = 0
-
-
 def midnight_at_gate(now: float | None = None) -> float:
     """Epoch seconds of today's midnight at the gate: model time 0 of a live run."""
     today = dt.datetime.fromtimestamp(now if now is not None else time.time(), GATE_TZ).date()
     return dt.datetime.combine(today, dt.time(), GATE_TZ).timestamp()
 
 
+def simulate_scenario(path: Path, seed: int | None, controller: str | None) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    """A whole run of a scenario, as `checkpoint simulate` does it (the web runs it in a
+    worker process, so that the live twin's loop does not wait for it)."""
+    world = World(load_scenario(path), seed=seed, controller=controller)
+    world.run()
+    return summarise(world), world.timeseries
+
+
 class LiveTwin:
+    simulate = staticmethod(simulate_scenario)
+    scenario_error = ScenarioError
+
     def __init__(
         self,
         scenario: Scenario,
@@ -84,18 +91,41 @@ class LiveTwin:
         self.scenario = scenario
         self.mixed = MixedRun(scenario, speed=speed, seed=seed, controller=controller)
         self.world = self.mixed.open()
-        self.console = OperatorConsole()
+        self.console = ConsoleDevice()
         self.world.runtime.attach(self.console)
         self.t0 = t0 if t0 is not None else midnight_at_gate()
-        self.seq = 0
-        self.frame: Frame = {}
-        self._key: tuple[int, str] | None = None
-        self.history: deque[tuple[int, str]] = deque(maxlen=HISTORY)
-        self.clients: set[Client] = set()
+        self.hub = FrameHub()
         self.kpis: dict[str, Any] = {}
         self._requests = itertools.count(1)
         self.started = False
         self.ended = False
+        self._geojson: dict[str, Any] | None = None
+
+    # the frames, as the web's fan-out holds them
+    @property
+    def seq(self) -> int:
+        return self.hub.seq
+
+    @property
+    def frame(self) -> Frame:
+        return self.hub.frame
+
+    @property
+    def clients(self) -> set[Client]:
+        return self.hub.clients
+
+    @property
+    def history(self) -> deque[tuple[int, str]]:
+        return self.hub.history
+
+    def key_frame(self) -> tuple[int, str]:
+        return self.hub.key_frame()
+
+    def backlog(self, since: int) -> list[str] | None:
+        return self.hub.backlog(since)
+
+    def next_messages(self, client: Client, item: tuple[int, str]) -> list[str]:
+        return self.hub.next_messages(client, item)
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -108,69 +138,50 @@ class LiveTwin:
         tick = self.scenario.realtime.tick_s
         next_frame = 0.0
         next_kpis = 0.0
-        while not stop.is_set():
-            if not self.ended:
-                mixed.step(end)
-                self.ended = self.world.env.now >= end
-            now = time.monotonic()
-            if now >= next_kpis:
-                self.kpis = self._kpis()
-                next_kpis = now + 1.0
-            if now >= next_frame:
-                self.publish_frame()
-                next_frame = now + 1 / FRAME_HZ
-            await asyncio.sleep(tick)
-        mixed.close()
+        try:
+            while not stop.is_set():
+                if not self.ended:
+                    mixed.step(end)
+                    self.ended = self.world.env.now >= end
+                now = time.monotonic()
+                if now >= next_kpis:
+                    self.kpis = self._kpis()
+                    next_kpis = now + 1.0
+                if now >= next_frame:
+                    self.publish_frame()
+                    next_frame = now + 1 / FRAME_HZ
+                await asyncio.sleep(tick)
+        finally:
+            mixed.close()
+
+    def snapshot(self) -> SiteSnapshot:
+        """The read port: the site now."""
+        return site_snapshot(self.world, self.kpis)
 
     def publish_frame(self) -> None:
-        """Build the frame of now and queue its delta for every client."""
-        new = snapshot(self.world, self.clock(), self.kpis)
-        if self.mixed.bridged:
-            new["d"] = self.mixed.devices()
+        """Build the frame of now and hand it to the fan-out."""
+        new = encode(self.snapshot(), self.clock(), self.mixed.devices() if self.mixed.bridged else None)
         new["w"] = round(time.time(), 3)  # wall time of the tick, for latency
-        change = delta(self.frame, new)
-        self.seq += 1
-        self.frame = new
-        self._key = None
-        message = json.dumps({"type": "delta", "seq": self.seq, "base": self.seq - 1, "data": change}, ensure_ascii=False)
-        self.history.append((self.seq, message))
-        for client in list(self.clients):
-            try:
-                client.queue.put_nowait((self.seq, message))
-            except asyncio.QueueFull:  # a slow client: drop its backlog, it gets a whole frame
-                client.skipped += client.queue.qsize()
-                while not client.queue.empty():
-                    client.queue.get_nowait()
-                client.queue.put_nowait((self.seq, message))
+        self.hub.publish(new)
 
-    def key_frame(self) -> tuple[int, str]:
-        """The whole current frame as a message (built once per frame, on demand)."""
-        if self._key is None or self._key[0] != self.seq:
-            message = json.dumps({"type": "key", "seq": self.seq, "data": self.frame}, ensure_ascii=False)
-            self._key = (self.seq, message)
-        return self._key
+    # --- what the web shows of the site ------------------------------------------------------
 
-    def backlog(self, since: int) -> list[str] | None:
-        """The deltas after frame `since`, if all are still kept (a reconnecting client)."""
-        if since == self.seq:
-            return []
-        kept = [m for s, m in self.history if s > since]
-        if not kept or self.history[0][0] > since + 1:
-            return None
-        return kept
+    def site(self) -> dict[str, Any]:
+        """The corridor, blocks, yards, border, stations and chargers as GeoJSON (WGS84)."""
+        if self._geojson is None:
+            self._geojson = site_geojson(self.scenario, self.world.geometry)
+        return {"name": self.scenario.name, "site": self.scenario.site.name, "geojson": self._geojson,
+                "carriers": list(self.world.carriers), "lanes": len(self.world.layout.lanes)}
 
-    def next_messages(self, client: Client, item: tuple[int, str]) -> list[str]:
-        """What to send a client for a queued frame: the delta if it follows on from what
-        the client has, else the whole frame."""
-        seq, message = item
-        if seq <= client.last_seq:
-            return []
-        if seq == client.last_seq + 1:
-            client.last_seq = seq
-            return [message]
-        key_seq, key = self.key_frame()
-        client.last_seq = key_seq
-        return [key]
+    def scenario_name(self) -> str:
+        return self.scenario.name
+
+    def timeseries(self, last: int | None = None) -> list[dict[str, float]]:
+        series = self.world.timeseries
+        return list(series if last is None else series[-last:])
+
+    def check_scenario(self, path: Path) -> str:
+        return load_scenario(path).name
 
     def clock(self) -> dict[str, Any]:
         return {
@@ -213,7 +224,7 @@ class LiveTwin:
             return True, "simulation resumed", "sim_resumed", ()
         request_id = f"r{next(self._requests)}"
         request = OperatorRequest(
-            self.console.device_id, request_id, action,  # type: ignore[arg-type]
+            self.console.device_id, request_id, cast(OperatorAction, action),  # the controller refuses an unknown one
             carrier_id=args.get("carrier_id"), lane=args.get("lane"), direction=args.get("direction"),
         )
         self.world.runtime.publish(request)
@@ -234,7 +245,7 @@ class LiveTwin:
             self.mixed.set_speed(speed)
         except ValueError as exc:
             # a run with bridged devices keeps its pace; otherwise the number is out of range
-            if self.mixed.bridged and 0 < speed <= 1000:
+            if self.mixed.bridged and 0 < speed <= SPEED_MAX:
                 return False, str(exc), "speed_fixed_bridged", (("speed", f"{fixed:g}"),)
             return False, str(exc), "bad_speed", (("value", f"{speed:g}"),)
         return True, f"simulation speed {self.mixed.speed:g}x", "speed_set", (("speed", f"{self.mixed.speed:g}"),)
@@ -252,9 +263,7 @@ class LiveTwin:
         carrier = world.carriers.get(carrier_id)
         if carrier is None:
             return None
-        lat, lon, status, battery, load, flags = carrier_view(
-            world, carrier_id, frozenset(operator_status(world).get("maintenance", ()))
-        )
+        lat, lon, status, battery, load, flags = carrier_entry(carrier_view(world, carrier_id))
         nodes = carrier.nodes
         container = world.containers.get(load) if load else None
         return {
@@ -312,3 +321,4 @@ class LiveTwin:
     def summary(self) -> dict[str, Any]:
         """The full KPIs of the run so far (management view, saved runs)."""
         return summarise(self.world)
+

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from controllers.limits import CONTROLLER_NAMES, SPEED_MAX
 from twin.scenario import ScenarioError, load_scenario
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "huu_nghi_8lane.yaml"
@@ -42,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
     cmp = sub.add_parser("compare", help="compare controllers on a scenario over several seeds")
     cmp.add_argument("scenario", type=Path, help="scenario YAML file")
-    cmp.add_argument("--controllers", type=_controller_list, default=["fifo", "greedy", "cpsat"],
-                     help="comma-separated, the first is the baseline (default: fifo,greedy,cpsat)")
+    cmp.add_argument("--controllers", type=_controller_list, default=list(CONTROLLER_NAMES),
+                     help=f"comma-separated, the first is the baseline (default: {','.join(CONTROLLER_NAMES)})")
     cmp.add_argument("--seeds", type=_count, default=10, help="seeds per controller (default 10)")
     cmp.add_argument("--duration-h", type=_positive, help="override the scenario's duration")
     cmp.add_argument("--workers", type=_count, help="parallel runs (default: one per core)")
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     serve.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the SQLite file (default ./data)")
-    serve.add_argument("--speed", type=_positive, help="model seconds per wall second, 1 to 1000 (default: the scenario's)")
+    serve.add_argument("--speed", type=_positive, help=f"model seconds per wall second, up to {SPEED_MAX:g} (default: the scenario's)")
     serve.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     serve.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
 
@@ -108,8 +109,6 @@ def _host_port(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, not {text!r}")
     return host, int(port)
 
-
-CONTROLLER_NAMES = ("fifo", "greedy", "cpsat")
 
 
 def _controller_list(text: str) -> list[str]:
@@ -186,13 +185,13 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
     import json
     import signal
 
+    from checkpoint.mixed import MixedRun
     from twin.kpi import summarise
-    from twin.mixed import MixedRun
     from twin.report import render
 
     scenario = load_scenario(args.scenario)
-    if args.speed is not None and args.speed > 1000:
-        raise ScenarioError(f"--speed: at most 1000, not {args.speed}")
+    if args.speed is not None and args.speed > SPEED_MAX:
+        raise ScenarioError(f"--speed: at most {SPEED_MAX:g}, not {args.speed}")
     mixed = MixedRun(scenario, speed=args.speed, seed=args.seed, controller=args.controller)
     try:
         mixed.open()
@@ -253,13 +252,13 @@ def add_user(args: argparse.Namespace, console: Console) -> int:
 def serve(args: argparse.Namespace, console: Console) -> int:
     import uvicorn
 
+    from checkpoint.live import LiveTwin
     from viz.app import create_app
-    from viz.live import LiveTwin
     from viz.store import Store
 
     scenario = load_scenario(args.scenario)
-    if args.speed is not None and args.speed > 1000:
-        raise ScenarioError(f"--speed: at most 1000, not {args.speed}")
+    if args.speed is not None and args.speed > SPEED_MAX:
+        raise ScenarioError(f"--speed: at most {SPEED_MAX:g}, not {args.speed}")
     store = Store(args.data_dir / "checkpoint.sqlite")
     if not store.has_admin():
         if not sys.stdin.isatty():

@@ -16,9 +16,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from checkpoint.bridged import Bridges, MirroredDevices
 from controllers.layout import YARD_NODE
+from controllers.limits import SPEED_MAX
+from controllers.messages import Side
 from controllers.ports import EventSink
-from twin.bridged import Bridges
 from twin.scenario import Devices, Scenario
 from twin.world import World
 
@@ -44,6 +46,7 @@ class MixedRun:
     sources: list[Source] = field(default_factory=list, init=False)
     vehicle_link: Any = field(default=None, init=False)
     bridges: Bridges = field(default_factory=Bridges, init=False)
+    mirrors: MirroredDevices = field(init=False)
     ticks: int = field(default=0, init=False)
     lag_s: float = field(default=0.0, init=False)  # the longest step: the most the world lagged the clock
     paused: bool = field(default=False, init=False)
@@ -97,7 +100,9 @@ class MixedRun:
         except BaseException:
             self.close()
             raise
-        self.world = World(self.scenario, seed=self.seed, controller=self.controller, bridges=self.bridges)
+        seed = self.scenario.seed if self.seed is None else self.seed
+        self.mirrors = MirroredDevices(self.bridges, seed)
+        self.world = World(self.scenario, seed=self.seed, controller=self.controller, devices=self.mirrors)
         return self.world
 
     def _connect(self, devices: Devices) -> None:
@@ -117,7 +122,7 @@ class MixedRun:
         for c in devices.cranes:
             from hardware_bridge.opcua_crane import OpcUaCrane
 
-            yard = "vietnam" if c.crane.startswith("VN") else "china"
+            yard: Side = "vietnam" if c.crane.startswith("VN") else "china"
             crane = OpcUaCrane(c.endpoint, c.crane, yard)
             crane.start(timeout)
             self.sources.append(crane)
@@ -158,10 +163,8 @@ class MixedRun:
             world.env.run(until=target)
         if self.vehicle_link is not None:
             self.vehicle_link.check_timeouts()
-        events = world.device_events
-        if events is not None:
-            for source in self.sources:
-                source.drain(events)
+        for source in self.sources:
+            source.drain(self.mirrors.events)
         self.ticks += 1
 
     def start(self) -> None:
@@ -201,20 +204,20 @@ class MixedRun:
                     "fault": bool(world.carriers[c.carrier].broken),
                 })
         for crane in spec.cranes:
-            mirror = next(m for y in world.yards.values() for m in y.cranes if m.device_id == crane.crane)
+            mirror = self.mirrors.events.cranes[crane.crane]
             out.append({"id": crane.crane, "kind": "crane", "protocol": "OPC UA", "endpoint": crane.endpoint,
                         "online": True, "fault": bool(mirror.fault)})
         for g in spec.gates:
             client = self.bridges.gates[g.yard]
-            connected = bool(getattr(getattr(client, "client", None), "connected", True))
+            connected = client.connected
             out.append({"id": f"{YARD_NODE[g.yard]}-gate", "kind": "gate", "protocol": "Modbus TCP",
                         "endpoint": f"{g.endpoint.host}:{g.endpoint.port}", "online": connected,
-                        "fault": bool(getattr(world.yards[g.yard].gate, "stuck", 0))})
+                        "fault": bool(self.mirrors.gates[g.yard].stuck)})
         for cam in spec.cameras:
-            mirror = world.yards[cam.yard].camera
+            camera = self.mirrors.events.cameras[cam.yard]
             out.append({"id": f"{YARD_NODE[cam.yard]}-camera", "kind": "camera", "protocol": "frames, OCR",
                         "endpoint": cam.frames, "online": True, "fault": False,
-                        "frames": mirror.frames, "officer_checks": getattr(mirror, "officer_checks", 0)})
+                        "frames": camera.frames, "officer_checks": camera.officer_checks})
         return out
 
     def device_summary(self) -> dict[str, Any]:
@@ -229,33 +232,31 @@ class MixedRun:
                 "messages_sent": link.sent,
                 "distance_m": {cid: round(world.carriers[cid].distance_m) for cid in self.bridges.vehicles},
                 "containers_carried": {
-                    cid: getattr(world.carriers[cid], "containers_carried", 0) for cid in self.bridges.vehicles
+                    cid: mirror.containers_carried for cid, mirror in self.mirrors.events.carriers.items()
                 },
             }
-        for side, yard in world.yards.items():
-            bridged = [c for c in yard.cranes if c.device_id in self.bridges.cranes]
-            if bridged:
-                out.setdefault("cranes", {}).update({c.device_id: c.moves for c in bridged})
-            if side in self.bridges.gates:
-                out.setdefault("gates", {})[side] = {
-                    "barrier_openings": yard.gate.opened,
-                    "weighings": getattr(yard.weighbridge, "weighed", 0),
-                    "barrier_stuck": getattr(yard.gate, "stuck", 0),
-                }
-            if side in self.bridges.cameras:
-                cam = yard.camera
-                out.setdefault("cameras", {})[side] = {
-                    "frames": cam.frames,
-                    "read_first_time": cam.read_first_time,  # type: ignore[attr-defined]
-                    "officer_checks": cam.officer_checks,  # type: ignore[attr-defined]
-                    "misread": cam.misread,  # type: ignore[attr-defined]
-                }
+        mirrors = self.mirrors
+        if mirrors.events.cranes:
+            out["cranes"] = {cid: crane.moves for cid, crane in mirrors.events.cranes.items()}
+        for side, gate in mirrors.gates.items():
+            out.setdefault("gates", {})[side] = {
+                "barrier_openings": gate.opened,
+                "weighings": mirrors.weighbridges[side].weighed,
+                "barrier_stuck": gate.stuck,
+            }
+        for side, cam in mirrors.events.cameras.items():
+            out.setdefault("cameras", {})[side] = {
+                "frames": cam.frames,
+                "read_first_time": cam.read_first_time,
+                "officer_checks": cam.officer_checks,
+                "misread": cam.misread,
+            }
         return out
 
 
 def _check_speed(speed: float) -> None:
-    if not 0 < speed <= 1000:
-        raise ValueError(f"speed must be more than 0 and at most 1000, not {speed}")
+    if not 0 < speed <= SPEED_MAX:
+        raise ValueError(f"speed must be more than 0 and at most {SPEED_MAX:g}, not {speed}")
 
 
 class _Closing:

@@ -22,14 +22,16 @@ owns the controllers; the mirrors pass them on to the runtime.
 from __future__ import annotations
 
 import random
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generator, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import simpy
 
 from controllers.codes import country_of
 from controllers.layout import YARD_NODE
 from controllers.messages import (
+    CONNECTION_BROKEN,
     BarrierCommand,
     CarrierState,
     Command,
@@ -44,8 +46,11 @@ from controllers.messages import (
 )
 from controllers.ports import DevicePort
 from hardware_bridge.plate_camera import CameraResult
-from twin.carrier import CommandRejected
+from hardware_bridge.plate_scenes import plate_scene
+from twin.carrier import CarrierSpec, CommandRejected
+from twin.devices import SimulatedDevices, WorldCamera, WorldCarrier, WorldCrane
 from twin.safety import INF
+from twin.sampling import Sampler
 from twin.yard import Gate, Weighbridge, YardModel, crane_command
 
 if TYPE_CHECKING:
@@ -56,6 +61,9 @@ class GateDevice(Protocol):
     """A gate lane's barrier and weighbridge as the bridge offers them."""
 
     device_id: str
+
+    @property
+    def connected(self) -> bool: ...
 
     def accept(self, command: Command) -> None: ...
 
@@ -121,6 +129,14 @@ class CarrierMirror:
     @property
     def node_id(self) -> str:
         return self.nodes[self.idx]
+
+    @property
+    def battery_pct(self) -> float:
+        return self.last_state.battery_pct if self.last_state is not None else 100.0
+
+    @property
+    def link_lost(self) -> bool:
+        return self.last_state is not None and CONNECTION_BROKEN in self.last_state.errors
 
     @property
     def load(self) -> str | None:
@@ -360,8 +376,6 @@ class CameraMirror:
         self._frame(truck_id)
 
     def _frame(self, truck_id: str) -> None:
-        from hardware_bridge.plate_scenes import plate_scene  # rendering needs OpenCV: load on use
-
         plate = self.plates[truck_id]
         scene = plate_scene(country_of(plate), self.rng, text=plate)
         self.frames += 1
@@ -405,42 +419,71 @@ class DeviceEvents:
     """Where the bridge's events enter the world: each goes to its device's mirror, which
     updates the world and hands it to the runtime."""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.cameras: dict[Side, CameraMirror] = {}
+    def __init__(self) -> None:
+        self.carriers: dict[str, CarrierMirror] = {}
         self.cranes: dict[str, CraneMirror] = {}
+        self.cameras: dict[Side, CameraMirror] = {}
 
     def publish(self, event: Event | CameraResult) -> None:
-        if isinstance(event, CarrierState):
-            carrier = self.world.carriers.get(event.device_id)
-            if isinstance(carrier, CarrierMirror):
-                carrier.observe(event)
-                return
+        if isinstance(event, CarrierState) and event.device_id in self.carriers:
+            self.carriers[event.device_id].observe(event)
         elif isinstance(event, CraneState) and event.device_id in self.cranes:
             self.cranes[event.device_id].observe(event)
-            return
         elif isinstance(event, CameraResult) and event.yard in self.cameras:
             self.cameras[event.yard].observe(event)
-            return
-        raise ValueError(f"an event from a device that is not bridged: {event!r}")
+        else:
+            raise ValueError(f"an event from a device that is not bridged: {event!r}")
 
 
-def install(world: World, bridges: Bridges) -> DeviceEvents:
-    """Put the mirrors of the bridged yard devices in place of simulated ones (before the
-    runtime attaches the world's devices; carriers are mirrored as the world builds them)."""
-    events = DeviceEvents(world)
-    for side, yard in world.yards.items():
-        for i, crane in enumerate(yard.cranes):
-            if crane.device_id in bridges.cranes:
-                mirror = CraneMirror(yard, crane.device_id, bridges.cranes[crane.device_id])
-                yard.cranes[i] = mirror  # type: ignore[call-overload]
-                events.cranes[crane.device_id] = mirror
-        if side in bridges.gates:
-            device = bridges.gates[side]
-            yard.gate = BarrierMirror(yard, device, bridges.barrier_timeout_s.get(side, 30.0))
-            yard.weighbridge = WeighbridgeMirror(yard, device, yard.weighbridge.device_id)
-        if side in bridges.cameras:
-            camera = CameraMirror(yard, bridges.cameras[side], bridges.camera_retries.get(side, 2), world.seed)
-            yard.camera = camera  # type: ignore[assignment]
-            events.cameras[side] = camera
-    return events
+class MirroredDevices:
+    """The device factory of a mixed-mode world: a mirror where a device is bridged, a
+    simulated device everywhere else. The mirrors it builds are where the bridge's
+    events go (`events`)."""
+
+    def __init__(self, bridges: Bridges, seed: int) -> None:
+        self.bridges = bridges
+        self.seed = seed
+        self.simulated = SimulatedDevices()
+        self.events = DeviceEvents()
+        self.gates: dict[Side, BarrierMirror] = {}
+        self.weighbridges: dict[Side, WeighbridgeMirror] = {}
+
+    def carrier(self, world: World, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier:
+        vehicle = self.bridges.vehicles.get(carrier_id)
+        if vehicle is None:
+            return self.simulated.carrier(world, carrier_id, node_id, spec)
+        mirror = CarrierMirror(world, carrier_id, vehicle, node_id)  # the world follows its states
+        self.events.carriers[carrier_id] = mirror
+        return mirror
+
+    def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane:
+        crane = self.bridges.cranes.get(device_id)
+        if crane is None:
+            return self.simulated.crane(yard, device_id, move)
+        mirror = CraneMirror(yard, device_id, crane)
+        self.events.cranes[device_id] = mirror
+        return mirror
+
+    def gate(self, yard: YardModel, device_id: str) -> Gate:
+        device = self.bridges.gates.get(yard.side)
+        if device is None:
+            return self.simulated.gate(yard, device_id)
+        mirror = BarrierMirror(yard, device, self.bridges.barrier_timeout_s.get(yard.side, 30.0))
+        self.gates[yard.side] = mirror
+        return mirror
+
+    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge:
+        device = self.bridges.gates.get(yard.side)
+        if device is None:
+            return self.simulated.weighbridge(yard, device_id)
+        mirror = WeighbridgeMirror(yard, device, device_id)
+        self.weighbridges[yard.side] = mirror
+        return mirror
+
+    def camera(self, yard: YardModel) -> WorldCamera:
+        camera = self.bridges.cameras.get(yard.side)
+        if camera is None:
+            return self.simulated.camera(yard)
+        mirror = CameraMirror(yard, camera, self.bridges.camera_retries.get(yard.side, 2), self.seed)
+        self.events.cameras[yard.side] = mirror
+        return mirror

@@ -1,0 +1,108 @@
+"""Which device stands in each place of the world, chosen when the world is built.
+
+The world asks a `DeviceFactory` for every carrier, crane, gate, weighbridge and
+camera as it builds them. `SimulatedDevices` gives SimPy models of all of them; mixed
+mode hands the world a factory that gives mirrors of bridged devices for some ids and
+simulated ones for the rest. Nothing is swapped after the world is built.
+
+The protocols say what the world itself reads of a device in each place (its KPIs,
+its map, its deadlock watch); what the controllers see of it is the device port
+(`controllers.ports.DevicePort`) that every one of them also is.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from controllers.messages import Command
+from twin.carrier import CarrierSpec, SimCarrier
+from twin.sampling import Sampler
+from twin.yard import Crane, Gate, SimCamera, Weighbridge, YardModel
+
+if TYPE_CHECKING:
+    from twin.world import World
+
+
+class WorldCarrier(Protocol):
+    """A carrier as the world reads it: a simulated one, or the mirror of a vehicle."""
+
+    device_id: str
+    nodes: list[str]
+    idx: int
+    released_upto: int
+    order_id: str
+    paused: bool
+    broken: bool
+    charging: bool
+    moving: bool
+    in_use: bool
+    under_crane: bool
+    distance_m: float
+    energy_used_kwh: dict[str, float]
+    stopped_block: int
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def battery_pct(self) -> float: ...
+
+    @property
+    def link_lost(self) -> bool:
+        """Master control has lost its link to the vehicle."""
+
+    @property
+    def load(self) -> str | None: ...
+
+    @load.setter
+    def load(self, container_id: str | None) -> None: ...
+
+    def accept(self, command: Command) -> None: ...
+
+    def update_use(self) -> None: ...
+
+
+class WorldCrane(Protocol):
+    device_id: str
+    busy: bool
+    fault: bool
+    moves: int
+
+    def accept(self, command: Command) -> None: ...
+
+
+class WorldCamera(Protocol):
+    """The camera at a gate: shown each arriving truck, it reports the plate it read."""
+
+    def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None: ...
+
+
+class DeviceFactory(Protocol):
+    def carrier(self, world: World, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier: ...
+
+    def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane: ...
+
+    def gate(self, yard: YardModel, device_id: str) -> Gate: ...
+
+    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge: ...
+
+    def camera(self, yard: YardModel) -> WorldCamera: ...
+
+
+class SimulatedDevices:
+    """Every device a SimPy model."""
+
+    def carrier(self, world: World, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier:
+        return SimCarrier(world, carrier_id, node_id, spec)
+
+    def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane:
+        return Crane(yard, device_id, move)
+
+    def gate(self, yard: YardModel, device_id: str) -> Gate:
+        return Gate(yard, device_id)
+
+    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge:
+        return Weighbridge(yard, device_id)
+
+    def camera(self, yard: YardModel) -> WorldCamera:
+        return SimCamera(yard)
