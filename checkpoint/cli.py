@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
     run.add_argument("--out", type=Path, help="write summary.json (with the devices' figures) to this folder")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--progress-s", type=_positive, default=10.0,
+                     help="wall seconds between progress lines (default 10)")
 
     serve = sub.add_parser("serve", help="run the twin live with the control room on the web")
     serve.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
@@ -68,13 +71,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--speed", type=_positive, help=f"model seconds per wall second, up to {SPEED_MAX:g} (default: the scenario's)")
     serve.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     serve.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
+    serve.add_argument("--start", choices=("now", "midnight"), default="now",
+                       help="open the live twin at the gate's present time of day (simulated up to it first), "
+                            "or at midnight (default: now; a run with bridged devices opens at midnight)")
 
     user = sub.add_parser("user", help="manage control-room users")
     user_cmds = user.add_subparsers(dest="user_command", required=True)
     add = user_cmds.add_parser("add", help="add a user (the first admin too); the password is asked for, or read from stdin")
     add.add_argument("name")
     add.add_argument("--role", choices=("viewer", "operator", "engineer", "admin"), required=True)
-    add.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the SQLite file (default ./data)")
+    listed = user_cmds.add_parser("list", help="list the users and their roles")
+    remove = user_cmds.add_parser("remove", help="remove a user (not the last admin); its sessions end")
+    remove.add_argument("name")
+    passwd = user_cmds.add_parser("passwd", help="set a user's password (asked for, or read from stdin); its sessions end")
+    passwd.add_argument("name")
+    for cmd in (add, listed, remove, passwd):
+        cmd.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the SQLite file (default ./data)")
 
     emulate = sub.add_parser("emulate", help="run a device emulator speaking its real protocol")
     kinds = emulate.add_subparsers(dest="device", required=True)
@@ -200,12 +212,22 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
         return 2
     duration = args.duration_min * 60 if args.duration_min else None
 
+    async def report(every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            console.print(_progress_line(mixed.world), highlight=False)
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await mixed.run(duration, stop)
+        reporter = None if args.quiet else asyncio.create_task(report(args.progress_s))
+        try:
+            await mixed.run(duration, stop)
+        finally:
+            if reporter is not None:
+                reporter.cancel()
 
     try:
         asyncio.run(main())
@@ -222,6 +244,17 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
     return 0 if summary["safety_violations"] == 0 and summary["containers_lost"] == 0 else 1
 
 
+def _progress_line(world: Any) -> str:
+    """One line on a mixed run so far: model time, containers, carriers, safety."""
+    now = world.env.now
+    moving = sum(1 for c in world.carriers.values() if c.moving)
+    return (
+        f"model {int(now // 3600):02d}:{int(now % 3600 // 60):02d}:{int(now % 60):02d}"
+        f" · {len(world.containers)} containers arrived, {world.delivered_count} delivered"
+        f" · {moving}/{len(world.carriers)} carriers moving · {len(world.safety.violations)} safety violations"
+    )
+
+
 def _password() -> str:
     """A new password: asked for twice on a terminal, else the first line of stdin."""
     import getpass
@@ -234,32 +267,47 @@ def _password() -> str:
     return first
 
 
-def add_user(args: argparse.Namespace, console: Console) -> int:
+def manage_users(args: argparse.Namespace, console: Console) -> int:
+    """`checkpoint user add|list|remove|passwd`."""
     from viz.store import Store, UserError
 
-    store = Store(args.data_dir / "checkpoint.sqlite")
+    path = args.data_dir / "checkpoint.sqlite"
+    if args.user_command != "add" and not path.is_file():
+        print(f"checkpoint: error: no user file {path} (add a user first: checkpoint user add)", file=sys.stderr)
+        return 2
+    store = Store(path)
     try:
-        user = store.add_user(args.name, _password(), args.role)
+        if args.user_command == "add":
+            user = store.add_user(args.name, _password(), args.role)
+            console.print(f"added {user.role} {user.name} in {path}")
+        elif args.user_command == "list":
+            for user in store.users():
+                console.print(f"{user.name}\t{user.role}", highlight=False)
+        elif args.user_command == "remove":
+            store.remove_user(args.name)
+            console.print(f"removed {args.name} from {path}")
+        else:
+            store.set_password(args.name, _password())
+            console.print(f"new password for {args.name}; its sessions have ended")
     except (UserError, ValueError) as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
-    console.print(f"added {user.role} {user.name} in {args.data_dir / 'checkpoint.sqlite'}")
     return 0
 
 
 def serve(args: argparse.Namespace, console: Console) -> int:
     import uvicorn
 
-    from checkpoint.live import LiveTwin
+    from checkpoint.live import LiveTwin, present_time_of_day
     from viz.app import create_app
     from viz.store import Store
 
     scenario = load_scenario(args.scenario)
     if args.speed is not None and args.speed > SPEED_MAX:
         raise ScenarioError(f"--speed: at most {SPEED_MAX:g}, not {args.speed}")
-    store = Store(args.data_dir / "checkpoint.sqlite")
+    store = Store(args.data_dir / "checkpoint.sqlite", scenario=scenario.name)
     if not store.has_admin():
         if not sys.stdin.isatty():
             print(
@@ -276,7 +324,8 @@ def serve(args: argparse.Namespace, console: Console) -> int:
             print(f"checkpoint: error: {exc}", file=sys.stderr)
             return 2
     try:
-        live = LiveTwin(scenario, seed=args.seed, speed=args.speed, controller=args.controller)
+        start = present_time_of_day() if args.start == "now" else 0.0
+        live = LiveTwin(scenario, seed=args.seed, speed=args.speed, controller=args.controller, start_at_s=start)
     except (ConnectionError, TimeoutError) as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2
@@ -332,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return serve(args, console)
         if args.command == "user":
-            return add_user(args, console)
+            return manage_users(args, console)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2

@@ -67,6 +67,12 @@ def midnight_at_gate(now: float | None = None) -> float:
     return dt.datetime.combine(today, dt.time(), GATE_TZ).timestamp()
 
 
+def present_time_of_day(now: float | None = None) -> float:
+    """Seconds since midnight at the gate now."""
+    now = now if now is not None else time.time()
+    return now - midnight_at_gate(now)
+
+
 def simulate_scenario(path: Path, seed: int | None, controller: str | None) -> tuple[dict[str, Any], list[dict[str, float]]]:
     """A whole run of a scenario, as `checkpoint simulate` does it (the web runs it in a
     worker process, so that the live twin's loop does not wait for it)."""
@@ -87,13 +93,19 @@ class LiveTwin:
         speed: float | None = None,
         controller: str | None = None,
         t0: float | None = None,
+        start_at_s: float = 0.0,
     ) -> None:
+        """`start_at_s`: the model time the live run opens at, reached by simulating there
+        at full speed first (`present_time_of_day()` opens it at the gate's present time;
+        a run with bridged devices always opens at 0)."""
         self.scenario = scenario
         self.mixed = MixedRun(scenario, speed=speed, seed=seed, controller=controller)
         self.world = self.mixed.open()
         self.console = ConsoleDevice()
         self.world.runtime.attach(self.console)
         self.t0 = t0 if t0 is not None else midnight_at_gate()
+        end = scenario.duration_h * 3600
+        self.start_at_s = 0.0 if self.mixed.bridged else max(0.0, min(start_at_s, end - 3600.0))
         self.hub = FrameHub()
         self.kpis: dict[str, Any] = {}
         self._requests = itertools.count(1)
@@ -132,7 +144,7 @@ class LiveTwin:
     async def run(self, stop: asyncio.Event) -> None:
         """Advance the world with the clock and publish frames until `stop`."""
         mixed = self.mixed
-        mixed.start()
+        mixed.start(self.start_at_s)
         self.started = True
         end = self.scenario.duration_h * 3600
         tick = self.scenario.realtime.tick_s

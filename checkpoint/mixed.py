@@ -167,9 +167,15 @@ class MixedRun:
             source.drain(self.mirrors.events)
         self.ticks += 1
 
-    def start(self) -> None:
-        """Start the controllers and the clock."""
+    def start(self, from_s: float = 0.0) -> None:
+        """Start the controllers and the clock; with `from_s`, first simulate up to that
+        model time as fast as the machine can (a run with bridged devices cannot: the
+        devices live on the wall clock from the first second)."""
         self.world.begin()
+        if from_s > 0:
+            if self.bridged:
+                raise ValueError("a run with bridged devices starts at model time 0")
+            self.world.env.run(until=from_s)
         self._model_at, self._wall_at = self.world.env.now, time.monotonic()
 
     async def run(self, duration_s: float | None = None, stop: asyncio.Event | None = None) -> World:

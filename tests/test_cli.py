@@ -198,3 +198,52 @@ def test_a_bad_devices_section_names_the_field(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     result = checkpoint("run", str(path))
     assert result.returncode == 2 and "AGV-042" in result.stderr and "fleet of 8" in result.stderr
+
+
+def test_user_lists_removes_and_resets_passwords(tmp_path: Path) -> None:
+    def user(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "checkpoint", "user", *args, "--data-dir", str(tmp_path)],
+            cwd=ROOT, input=password + "\n", capture_output=True, text=True, timeout=60,
+        )
+
+    missing = user("list")
+    assert missing.returncode == 2 and "checkpoint user add" in missing.stderr
+    assert user("add", "chief", "--role", "admin", password="a long password").returncode == 0
+    assert user("add", "ops", "--role", "operator", password="operator pass").returncode == 0
+    listed = user("list")
+    assert listed.returncode == 0 and listed.stdout.split() == ["chief", "admin", "ops", "operator"]
+
+    from viz.store import Store
+
+    store = Store(tmp_path / "checkpoint.sqlite")
+    token = store.issue_token(store.check_password("ops", "operator pass"))  # type: ignore[arg-type]
+    reset = user("passwd", "ops", password="a new password")
+    assert reset.returncode == 0, reset.stderr
+    assert store.check_password("ops", "operator pass") is None and store.check_password("ops", "a new password")
+    assert store.user_for_token(token) is None  # its sessions ended
+    short = user("passwd", "ops", password="short")
+    assert short.returncode == 2 and "password" in short.stderr and "Traceback" not in short.stderr
+
+    last_admin = user("remove", "chief")
+    assert last_admin.returncode == 2 and "last admin" in last_admin.stderr
+    nobody = user("remove", "nobody")
+    assert nobody.returncode == 2 and "nobody" in nobody.stderr
+    assert user("remove", "ops").returncode == 0
+    assert user("list").stdout.split() == ["chief", "admin"]
+
+
+def test_run_prints_its_progress_while_it_runs(tmp_path: Path) -> None:
+    result = checkpoint(
+        "run", "scenarios/huu_nghi_4lane.yaml", "--speed", "1000", "--duration-min", "20", "--progress-s", "0.25",
+        "--out", str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("model ")]
+    assert len(lines) >= 2, result.stdout
+    assert "containers arrived" in lines[0] and "safety violations" in lines[0]
+    times = [line.split()[1] for line in lines]
+    assert times == sorted(times) and len(set(times)) == len(times)  # model time goes on between lines
+    assert (tmp_path / "summary.json").is_file()
+    quiet = checkpoint("run", "scenarios/huu_nghi_4lane.yaml", "--speed", "1000", "--duration-min", "5", "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout == ""

@@ -371,3 +371,45 @@ def test_an_audit_file_of_the_old_schema_gets_the_reply_columns(tmp_path: Path) 
     assert (old["code"], old["args"], old["result"]) == ("", {}, "simulation paused")
     store.close()
     Store(path).close()  # a second opening finds the columns there
+
+
+def test_two_servers_on_one_data_directory_keep_their_audit_entries_apart(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.sqlite"
+    eight, four = Store(path, scenario="huu_nghi_8lane"), Store(path, scenario="huu_nghi_4lane")
+    otto = User("otto", "operator")
+    eight.record(otto, "pause_corridor", {}, True, "corridor paused", "corridor_paused", {"n": 3})
+    four.record(otto, "estop_all", {}, True, "emergency stop", "estop_engaged", {"n": 5})
+    assert [e["scenario"] for e in eight.audit()] == ["huu_nghi_4lane", "huu_nghi_8lane"]  # one log, each entry named
+    assert [e["action"] for e in eight.audit(scenario="huu_nghi_8lane")] == ["pause_corridor"]
+    assert [e["action"] for e in four.audit(scenario="huu_nghi_4lane")] == ["estop_all"]
+    eight.close()
+    four.close()
+
+
+def test_the_audit_api_filters_by_scenario_and_a_refusal_reads_right(served: Any) -> None:
+    client, live, _ = served
+    otto = headers(client, "otto")
+    client.post("/api/commands", headers=otto, json={"action": "pause_sim"})
+    client.post("/api/commands", headers=otto, json={"action": "resume_sim"})
+    ada = headers(client, "ada")
+    mine = client.get("/api/audit", headers=ada, params={"scenario": live.scenario.name}).json()
+    assert mine and all(e["scenario"] == live.scenario.name for e in mine)
+    assert client.get("/api/audit", headers=ada, params={"scenario": "elsewhere"}).json() == []
+    refused = client.post("/api/runs", headers=otto, json={"name": "x"})
+    assert refused.status_code == 403 and refused.json()["detail"] == "an operator may not do this; it needs an engineer"
+
+
+def test_the_live_twin_opens_at_the_present_time_of_day(tmp_path: Path) -> None:
+    from checkpoint.live import midnight_at_gate, present_time_of_day
+
+    noon = midnight_at_gate() + 12 * 3600
+    assert present_time_of_day(noon) == 12 * 3600
+    live = LiveTwin(small_scenario(speed=60), start_at_s=present_time_of_day(noon))
+    store = Store(tmp_path / "checkpoint.sqlite")
+    store.add_user("vic", PASSWORDS["vic"], "viewer")
+    with TestClient(create_app(live, store)) as client:
+        until(lambda: live.hub.seq > 2)
+        state = client.get("/api/state", headers=headers(client, "vic")).json()["data"]
+        assert 12 * 3600 <= state["t"] < 12 * 3600 + 600  # opened at noon, not at midnight
+        assert len(live.world.containers) > 50  # the morning's trucks came: the yard is busy from the start
+        assert state["clock"]["speed"] == 60

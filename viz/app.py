@@ -102,6 +102,8 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
         docs_url=None,  # served from the package below: no CDN
     )
     add_offline_docs(app)
+    if not store.scenario:  # the audit entries this app writes name the scenario it serves
+        store.scenario = live.scenario_name()
 
     def user_of(authorization: Annotated[str | None, Header()] = None) -> User:
         token = (authorization or "").removeprefix("Bearer ").strip()
@@ -113,7 +115,7 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
     def needs(role: Role) -> Any:
         def check(user: Annotated[User, Depends(user_of)]) -> User:
             if not user.can(role):
-                raise HTTPException(403, f"a {user.role} may not do this; it needs a {role}")
+                raise HTTPException(403, f"{_a(user.role)} may not do this; it needs {_a(role)}")
             return user
 
         return check
@@ -232,8 +234,11 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
         user: Annotated[User, Depends(needs("admin"))],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         before: Annotated[int | None, Query(ge=1)] = None,
+        scenario: Annotated[str | None, Query(max_length=80)] = None,
     ) -> list[dict[str, Any]]:
-        return store.audit(limit, before)
+        """The audit log, newest first; `scenario` keeps the entries of one server's scenario
+        (servers sharing a data directory write to the same log)."""
+        return store.audit(limit, before, scenario)
 
     @app.get("/api/users", tags=["admin"])
     def users(user: Annotated[User, Depends(needs("admin"))]) -> list[dict[str, str]]:
@@ -297,6 +302,11 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def _a(noun: str) -> str:
+    """The noun with its article: "an engineer", "a viewer"."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 async def _until_closed(ws: WebSocket) -> None:

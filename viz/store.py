@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS audit (
     ok INTEGER NOT NULL,
     result TEXT NOT NULL,
     code TEXT NOT NULL DEFAULT '',
-    args TEXT NOT NULL DEFAULT '{}'
+    args TEXT NOT NULL DEFAULT '{}',
+    scenario TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,9 +80,15 @@ def _sha256(token: str) -> str:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    """Users, tokens, the audit log and saved runs in one SQLite file.
+
+    Two servers may share a data directory: each names its `scenario`, which every audit
+    entry it writes carries, so that their entries stay apart."""
+
+    def __init__(self, path: Path, scenario: str = "") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.scenario = scenario
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -91,9 +98,9 @@ class Store:
         self._hasher = PasswordHasher()
 
     def _add_missing_columns(self) -> None:
-        """A file made before the audit log had its reply code and args gets them (empty for old rows)."""
+        """A file made before the audit log had its reply code, args and scenario gets them (empty for old rows)."""
         have = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
-        for column, default in (("code", "''"), ("args", "'{}'")):
+        for column, default in (("code", "''"), ("args", "'{}'"), ("scenario", "''")):
             if column not in have:
                 self._db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
 
@@ -126,6 +133,25 @@ class Store:
         except sqlite3.IntegrityError:
             raise UserError(f"user {name!r} exists already") from None
         return User(name, role)
+
+    def remove_user(self, name: str) -> None:
+        """Remove a user and its tokens; the last admin stays."""
+        rows = self._rows("SELECT role FROM users WHERE name = ?", (name,))
+        if not rows:
+            raise UserError(f"no user {name!r}")
+        if rows[0][0] == "admin" and len(self._rows("SELECT 1 FROM users WHERE role = 'admin'")) == 1:
+            raise UserError(f"user {name!r} is the last admin: add another admin first")
+        self._write("DELETE FROM users WHERE name = ?", (name,))
+
+    def set_password(self, name: str, password: str) -> None:
+        """A new password; the user's tokens are revoked, so every session logs in again."""
+        if len(password) < 8:
+            raise UserError("password: at least 8 characters")
+        if not self._rows("SELECT 1 FROM users WHERE name = ?", (name,)):
+            raise UserError(f"no user {name!r}")
+        with self._lock:
+            self._db.execute("UPDATE users SET password_hash = ? WHERE name = ?", (self._hasher.hash(password), name))
+            self._db.execute("DELETE FROM tokens WHERE user = ?", (name,))
 
     def users(self) -> list[User]:
         return [User(n, r) for n, r in self._rows("SELECT name, role FROM users ORDER BY name")]
@@ -178,25 +204,27 @@ class Store:
         """One command: who, when, what, and what came of it (in English, and as a reply
         code with its args, so the page can say it in the reader's language)."""
         return self._write(
-            "INSERT INTO audit (at, user, role, action, body, ok, result, code, args) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, user, role, action, body, ok, result, code, args, scenario)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 time.time(), user.name, user.role, action, json.dumps(body, ensure_ascii=False), int(ok), result,
-                code, json.dumps(args or {}, ensure_ascii=False),
+                code, json.dumps(args or {}, ensure_ascii=False), self.scenario,
             ),
         )
 
-    def audit(self, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
-        """The newest entries first; `before_id` pages further back."""
+    def audit(self, limit: int = 100, before_id: int | None = None, scenario: str | None = None) -> list[dict[str, Any]]:
+        """The newest entries first; `before_id` pages further back; `scenario` keeps one server's."""
         rows = self._rows(
-            "SELECT id, at, user, role, action, body, ok, result, code, args FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
-            (before_id if before_id is not None else 2**62, limit),
+            "SELECT id, at, user, role, action, body, ok, result, code, args, scenario FROM audit"
+            " WHERE id < ? AND (? IS NULL OR scenario = ?) ORDER BY id DESC LIMIT ?",
+            (before_id if before_id is not None else 2**62, scenario, scenario, limit),
         )
         return [
             {
                 "id": i, "at": at, "user": u, "role": r, "action": a, "body": json.loads(b), "ok": bool(ok),
-                "result": res, "code": code, "args": json.loads(args),
+                "result": res, "code": code, "args": json.loads(args), "scenario": scenario,
             }
-            for i, at, u, r, a, b, ok, res, code, args in rows
+            for i, at, u, r, a, b, ok, res, code, args, scenario in rows
         ]
 
     # --- saved runs -------------------------------------------------------------------
