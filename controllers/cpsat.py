@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from ortools.graph.python import linear_sum_assignment
 
-from controllers.layout import SiteLayout, direction_from, other_side
+from controllers.layout import ORIGIN, SiteLayout, direction_from, other_side
 from controllers.messages import (
     CarrierState,
     Command,
@@ -176,7 +176,7 @@ class CpsatController(SiteController):
             for side in SIDES
         }
         turned: dict[int, Side] = {
-            lane: ("vietnam" if self.lanes.heading(lane) == "export" else "china")
+            lane: ORIGIN[self.lanes.heading(lane)]
             for lane in self.lanes.reversible
             if lane not in self.lanes.closed and lane not in self.pinned_lanes
         }

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from controllers.layout import other_side
 from controllers.messages import Side
 
 SIDES: tuple[Side, Side] = ("vietnam", "china")
@@ -151,7 +152,7 @@ class SlotScheduler:
                 scan_intervals[c.origin].append(m.new_fixed_size_interval_var(t, scan, f"scanning_{c.container_id}"))
                 m.add(s >= t + scan + clear)
                 m.add_hint(t, warm_scans[i])
-            dest: Side = "china" if c.origin == "vietnam" else "vietnam"
+            dest = other_side(c.origin)
             crane_intervals[c.origin].append(m.new_fixed_size_interval_var(s, load, f"load_{c.container_id}"))
             crane_intervals[dest].append(
                 m.new_fixed_size_interval_var(s + load + drive, load, f"unload_{c.container_id}")
@@ -320,7 +321,7 @@ class SlotScheduler:
         out = [0] * len(crossings)
         for i in sorted(range(len(crossings)), key=key):
             c = crossings[i]
-            dest: Side = "china" if c.origin == "vietnam" else "vietnam"
+            dest = other_side(c.origin)
             needs = (
                 (cranes[c.origin], 0, load, cap.cranes[c.origin]),
                 (cranes[dest], load + drive, load, cap.cranes[dest]),
@@ -376,7 +377,7 @@ def check_plan(plan: Plan, crossings: list[Crossing], caps: Capacities, busy_unt
         if start + 1e-6 < c.release_s:
             problems.append(f"{c.container_id} starts at {start} before its release {c.release_s}")
         s = round((start - plan.now) / u)
-        dest = "china" if c.origin == "vietnam" else "vietnam"
+        dest = other_side(c.origin)
         use(("crane", c.origin), s, load)
         use(("crane", dest), s + load + drive, load)
         use(("lane", c.origin), s + load, headway)

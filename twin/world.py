@@ -18,6 +18,7 @@ from controllers.cpsat import CpsatController
 from controllers.fifo import FifoController
 from controllers.greedy import GreedyController
 from controllers.layout import (
+    ORIGIN,
     YARD_NODE,
     FleetInfo,
     LaneInfo,
@@ -25,6 +26,7 @@ from controllers.layout import (
     YardInfo,
     access_edge_id,
     block_edge_id,
+    direction_from,
 )
 from controllers.messages import Direction, Side
 from controllers.runtime import Runtime
@@ -254,7 +256,7 @@ class World:
             spawn()
 
     def _new_truck(self, direction: Direction) -> Callable[[], object]:
-        side: Side = "vietnam" if direction == "export" else "china"
+        side = ORIGIN[direction]
         yard = self.yards[side]
         demand = self.scenario.demand
         mix = demand.for_direction(direction).cargo_mix
@@ -399,7 +401,7 @@ class World:
         row: dict[str, float] = {"time_h": round(now / 3600, 4)}
         for side, yard in self.yards.items():
             p = yard.prefix.lower()
-            direction = "export" if side == "vietnam" else "import"
+            direction = direction_from(side)
             row[f"{p}_trucks_in_yard"] = self.stats[direction].in_yard.value
             row[f"{p}_trucks_outside"] = len(yard.staging.queue)
             row[f"{p}_awaiting_carrier"] = yard.awaiting_carrier.value

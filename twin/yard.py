@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import simpy
 
-from controllers.layout import ORIGIN
+from controllers.layout import ORIGIN, other_side
 from controllers.messages import (
     BarrierCommand,
     Cargo,
@@ -392,7 +392,7 @@ class YardModel:
             c.reach(f"on {carrier.device_id}", now)
             self.awaiting_carrier.change(now, -1)
             lifted.succeed()
-            far = world.yards[ORIGIN["import" if c.direction == "export" else "export"]]
+            far = world.yards[other_side(ORIGIN[c.direction])]  # where it is going
             self.env.process(far.pickup_truck(c))
             return "carrier"
         if cmd.op == "unload":
