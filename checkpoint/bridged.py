@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import simpy
 
@@ -47,14 +47,11 @@ from controllers.messages import (
 from controllers.ports import DevicePort
 from hardware_bridge.plate_camera import CameraResult
 from hardware_bridge.plate_scenes import plate_scene
-from twin.carrier import CarrierSpec, CommandRejected
+from twin.carrier import CarrierLinks, CarrierSpec, CommandRejected
 from twin.devices import SimulatedDevices, WorldCamera, WorldCarrier, WorldCrane
 from twin.safety import INF
 from twin.sampling import Sampler
 from twin.yard import Gate, Weighbridge, YardModel, crane_command
-
-if TYPE_CHECKING:
-    from twin.world import World
 
 
 class GateDevice(Protocol):
@@ -103,9 +100,9 @@ class CarrierMirror:
     """A bridged vehicle as the world sees it. It has the attributes the world's KPIs,
     deadlock watch and map read from a simulated carrier."""
 
-    def __init__(self, world: World, device_id: str, vehicle: DevicePort, node_id: str) -> None:
-        self.world = world
-        self.env = world.env
+    def __init__(self, links: CarrierLinks, device_id: str, vehicle: DevicePort, node_id: str) -> None:
+        self.links = links
+        self.env = links.env
         self.device_id = device_id
         self.vehicle = vehicle
         self._load: str | None = None
@@ -115,6 +112,7 @@ class CarrierMirror:
         self.energy_used_kwh = {"export": 0.0, "import": 0.0}
         self.distance_m = 0.0
         self.order_id = ""
+        self.update_id = -1
         self.nodes: list[str] = [node_id]
         self.seq_index: dict[int, int] = {0: 0}
         self.edge_block: list[int] = []
@@ -156,6 +154,9 @@ class CarrierMirror:
 
     def _route(self, order: Order) -> None:
         """Keep the order's route and tell the safety monitor which blocks it releases."""
+        if order.order_id == self.order_id and order.order_update_id <= self.update_id:
+            return  # sent again, or stale: the vehicle ignores it too, as VDA 5050 asks
+        self.update_id = order.order_update_id
         if order.order_id != self.order_id:
             first = order.nodes[0]
             self.order_id = order.order_id
@@ -171,13 +172,13 @@ class CarrierMirror:
         for node, edge in zip(order.nodes[1:], order.edges):
             if not node.released:
                 break
-            block = self.world.edge_block.get(edge.edge_id, -1)
+            block = self.links.blocks.get(edge.edge_id, -1)
             self.seq_index[node.sequence_id] = len(self.nodes)
             self.nodes.append(node.node_id)
             self.edge_block.append(block)
             self.edge_length.append(edge.length_m)
             if block >= 0:
-                self.world.safety.release(block, self.device_id)
+                self.links.safety.release(block, self.device_id)
             self.released_upto = len(self.nodes) - 1
         self.update_use()
 
@@ -190,7 +191,7 @@ class CarrierMirror:
                 self.distance_m += self.edge_length[e]
                 block = self.edge_block[e]
                 if block >= 0 and block != self.occupied:  # passed between two reports
-                    self.world.safety.move(self.device_id, [block], [now], [now])
+                    self.links.safety.move(self.device_id, [block], [now], [now])
             self.idx = max(self.idx, reached)
         # the block it is in: the next edge while it drives on, else the one it came by
         ahead = state.driving and self.idx < self.released_upto
@@ -199,9 +200,9 @@ class CarrierMirror:
             block = -1
         if block != self.occupied:
             if self.occupied >= 0:
-                self.world.safety.leave(self.occupied, now, self.occupied_since)
+                self.links.safety.leave(self.occupied, now, self.occupied_since)
             if block >= 0:
-                self.world.safety.move(self.device_id, [block], [now], [INF])
+                self.links.safety.move(self.device_id, [block], [now], [INF])
             self.occupied, self.occupied_since = block, now
         self.stopped_block = block if not state.driving else -1
         self.moving = state.driving
@@ -210,13 +211,13 @@ class CarrierMirror:
         self.charging = state.charging
         self.last_state = state
         self.update_use()
-        self.world.runtime.publish(replace(state, load=self.load) if state.load is None else state)
+        self.links.publish(replace(state, load=self.load) if state.load is None else state)
 
     def update_use(self) -> None:
         in_use = self.load is not None or self.idx < self.released_upto or self.charging or self.under_crane
         if in_use != self.in_use:
             self.in_use = in_use
-            self.world.carriers_busy.change(self.env.now, 1 if in_use else -1)
+            self.links.fleet.busy.change(self.env.now, 1 if in_use else -1)
 
 
 # --- cranes ------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class CraneMirror:
             self.moves += 1
         elif cmd is not None and state.fault and not state.busy:
             self._done(cmd)  # the move failed: the container stays where it was
-        self.yard.world.runtime.publish(state)
+        self.yard.links.publish(state)
 
     def _done(self, cmd: CraneCommand) -> None:
         self.busy, self.doing = False, None
@@ -338,7 +339,7 @@ class WeighbridgeMirror(Weighbridge):
                 yield yard.env.timeout(self.POLL_S)
             own = yard.env.event()
             self.waiting[truck_id] = own
-            yard.world.runtime.publish(WeightReading(self.device_id, yard.side, truck_id, float(kg), declared_kg))
+            yard.links.publish(WeightReading(self.device_id, yard.side, truck_id, float(kg), declared_kg))
             accepted = yield own
             self.weighed += 1
             self.device.put_load(0)
@@ -390,7 +391,7 @@ class CameraMirror:
         if result.truck_id == truck and not result.needs_officer:
             self.read_first_time += self.tries[truck] == 1
             self._done(truck)
-            self.yard.world.runtime.publish(read)
+            self.yard.links.publish(read)
         elif result.plate is None and self.tries[truck] <= self.retries:
             self.yard.env.process(self._again(truck))
         else:  # a flagged or wrong match, or no read at all: the officer checks the papers
@@ -409,7 +410,7 @@ class CameraMirror:
 
     def _officer(self, read: PlateRead) -> Generator[simpy.Event, None, None]:
         yield self.yard.env.timeout(self.OFFICER_S)
-        self.yard.world.runtime.publish(read)
+        self.yard.links.publish(read)
 
 
 # --- wiring ------------------------------------------------------------------------------------
@@ -448,11 +449,11 @@ class MirroredDevices:
         self.gates: dict[Side, BarrierMirror] = {}
         self.weighbridges: dict[Side, WeighbridgeMirror] = {}
 
-    def carrier(self, world: World, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier:
+    def carrier(self, links: CarrierLinks, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier:
         vehicle = self.bridges.vehicles.get(carrier_id)
         if vehicle is None:
-            return self.simulated.carrier(world, carrier_id, node_id, spec)
-        mirror = CarrierMirror(world, carrier_id, vehicle, node_id)  # the world follows its states
+            return self.simulated.carrier(links, carrier_id, node_id, spec)
+        mirror = CarrierMirror(links, carrier_id, vehicle, node_id)  # the world follows its states
         self.events.carriers[carrier_id] = mirror
         return mirror
 

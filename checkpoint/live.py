@@ -218,7 +218,7 @@ class LiveTwin:
                 "late_perishable": st.late_perishable,
             }
         out["safety_violations"] = len(world.safety.violations)
-        out["carriers_busy"] = world.carriers_busy.value
+        out["carriers_busy"] = world.measures.fleet.busy.value
         out["carriers"] = len(world.carriers)
         return out
 

@@ -94,6 +94,9 @@ class Trip:
     position: int = 0  # route index of the last node reported
     freed_upto: int = 0  # edges before this index are no longer held
     waiting_on: int = -1  # block it needs that another carrier holds
+    # the orders sent under `order_id` until the vehicle first reports it: sent again,
+    # unchanged, if it reports from the trip's start with no order (not yet received)
+    unconfirmed: list[Order] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -185,9 +188,16 @@ class TrafficControl:
         if trip is None:
             return []
         if state.order_id != trip.order_id:
+            if state.order_id != "":
+                return []  # an old report
+            if trip.unconfirmed and state.last_node_id == trip.route.node_ids[trip.position]:
+                # still where the trip starts, before its order arrived (or the order was
+                # lost on the way): the same orders again, which a vehicle that has them ignores
+                return [] if state.errors else list(trip.unconfirmed)
             # a vehicle that reports no order at all has lost it (a restart): the plan is
-            # reconciled with where it stands; any other order id is an old report
-            return self._reissue(trip, state) if state.order_id == "" else []
+            # reconciled with where it stands
+            return self._reissue(trip, state)
+        trip.unconfirmed.clear()
         idx = trip.route.index_of.get(state.last_node_id)
         if idx is None or idx < trip.position:
             return []  # an old or foreign report: nothing to learn from it
@@ -228,6 +238,7 @@ class TrafficControl:
         base, _, count = trip.order_id.partition("~")
         trip.order_id = f"{base}~{int(count or 0) + 1}"
         trip.update_id = -1
+        trip.unconfirmed.clear()
         trip.position = idx
         lane_holder = self.holder[trip.route.lane]
         for e in range(trip.freed_upto, max(idx - 1, trip.freed_upto)):  # what it left behind
@@ -296,4 +307,7 @@ class TrafficControl:
         ]
         nodes.extend(route.horizon_nodes[end + 1 : last + 1])
         edges = route.base_edges[start:end] + route.horizon_edges[end:last]
-        return Order(trip.carrier_id, trip.order_id, trip.update_id, tuple(nodes), edges)
+        order = Order(trip.carrier_id, trip.order_id, trip.update_id, tuple(nodes), edges)
+        if trip.unconfirmed or trip.update_id == 0:
+            trip.unconfirmed.append(order)
+        return order

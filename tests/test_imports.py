@@ -64,3 +64,47 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from twin.world import World\n    return World\n", encoding="utf-8")
     assert "twin.world" in imported(probe)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Our modules, each with the modules of ours it imports (TYPE_CHECKING imports count
+    too: a circle there is two modules that each need the other to be understood)."""
+    paths = {module_name(path): path for package in OURS for path in modules(package)}
+    return {name: {m for m in imported(path) if m in paths and m != name} for name, path in paths.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every circle of imports the graph holds, each found once from where it is entered."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(node: str, trail: list[str]) -> None:
+        if node in trail:
+            found.append(trail[trail.index(node) :] + [node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph.get(node, ())):
+            visit(nxt, [*trail, node])
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    return found
+
+
+def test_no_module_of_ours_is_in_an_import_circle() -> None:
+    found = circles(import_graph())
+    assert found == [], "\n".join(" -> ".join(c) for c in found)
+
+
+def test_the_circle_check_sees_a_circle() -> None:
+    # the world builds yards, and a yard that took the world back would close a circle
+    graph = {"twin.world": {"twin.yard", "twin.meters"}, "twin.yard": {"twin.carrier"}, "twin.carrier": {"twin.world"}}
+    assert circles(graph) == [["twin.carrier", "twin.world", "twin.yard", "twin.carrier"]]
+    assert circles({"a": {"b"}, "b": set()}) == []

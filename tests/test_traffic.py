@@ -364,6 +364,24 @@ def test_a_vehicle_that_lost_its_order_gets_the_rest_of_its_trip_from_where_it_s
     assert tc.trips["A"].position == route_nodes(layout, 0, "vietnam").index("L0N5")
 
 
+def test_a_report_from_before_the_first_order_arrived_gets_the_same_order_again() -> None:
+    # Over MQTT a vehicle's state sent just before its first order arrived (no order, at
+    # the start) reaches master control after the order was sent. That is not a lost
+    # order: a new order id would be refused by a vehicle already driving the first.
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=10)
+    first = tc.begin("A", 0, "vietnam", "oA")
+    before = _snapshot(tc)
+    again = tc.on_state(state("A", "", "VN"))
+    assert again == [first]  # the same order, same id and update: a vehicle that has it ignores it
+    assert tc.reissued == 0 and not tc.lost and _snapshot(tc) == before
+    assert tc.on_state(state("A", "", "VN", errors=("E-REFUSED",))) == []  # a refusal: not sent again and again
+    # once it reports the order, a report with no order means it lost it, as before
+    tc.on_state(state("A", "oA", "L0N1", driving=True))
+    assert tc.on_state(state("A", "", "VN")) == []
+    assert tc.lost == {"A": "VN"}
+
+
 def test_a_vehicle_that_lost_its_order_off_its_trip_keeps_its_blocks_for_an_operator() -> None:
     layout = make_layout()
     tc = TrafficControl(layout, max_base_blocks=10)

@@ -10,17 +10,15 @@ Batteries drain with distance and charge at a yard charger.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import simpy
 
 from controllers.layout import YARD_NODE
-from controllers.messages import CarrierState, Command, InstantActions, Order
-
-if TYPE_CHECKING:
-    from twin.world import World
+from controllers.messages import CarrierState, Command, Event, InstantActions, Order
+from twin.meters import FleetStats, Level
+from twin.safety import SafetyMonitor
 
 BREAKDOWN = "E-BREAKDOWN"
 
@@ -37,10 +35,22 @@ class CarrierSpec:
     charge_rate_kw: float
 
 
+@dataclass(frozen=True, slots=True)
+class CarrierLinks:
+    """What a carrier is given of the rest of the world, and nothing more."""
+
+    env: simpy.Environment
+    publish: Callable[[Event], None]  # to the controllers, through the runtime
+    blocks: Mapping[str, int]  # edge id -> global block index, -1 for a yard access
+    safety: SafetyMonitor
+    chargers: Mapping[str, Level]  # yard node -> its chargers in use
+    fleet: FleetStats
+
+
 class SimCarrier:
-    def __init__(self, world: World, device_id: str, node_id: str, spec: CarrierSpec) -> None:
-        self.world = world
-        self.env = world.env
+    def __init__(self, links: CarrierLinks, device_id: str, node_id: str, spec: CarrierSpec) -> None:
+        self.links = links
+        self.env = links.env
         self.device_id = device_id
         self.spec = spec
         self.energy_kwh = spec.battery_kwh
@@ -88,7 +98,7 @@ class SimCarrier:
         self._kick()
 
     def _take_order(self, order: Order) -> None:
-        blocks = self.world.edge_block
+        blocks = self.links.blocks
         if order.order_id != self.order_id:
             if self.released_upto > self.idx or self.has_horizon:
                 raise CommandRejected(f"{self.device_id}: new order {order.order_id} before finishing {self.order_id}")
@@ -124,7 +134,7 @@ class SimCarrier:
             self.report.append(node.report)
             self.edge_block.append(g)
             if g >= 0:
-                self.world.safety.release(g, self.device_id)
+                self.links.safety.release(g, self.device_id)
             self.released_upto += 1
         self.has_horizon = not order.nodes[-1].released
 
@@ -144,7 +154,7 @@ class SimCarrier:
             else:
                 self.released_upto = self.idx
         elif action_type == "startCharging":
-            if self.moving or self.idx < self.released_upto or self.world.yard_at(self.node_id) is None:
+            if self.moving or self.idx < self.released_upto or self.node_id not in self.links.chargers:
                 raise CommandRejected(f"{self.device_id}: startCharging while on the move")
             self._charge_requested = True
         else:
@@ -179,7 +189,7 @@ class SimCarrier:
 
     def _publish(self, driving: bool = False) -> None:
         self.update_use()
-        self.world.runtime.publish(self.state(driving))
+        self.links.publish(self.state(driving))
 
     def update_use(self) -> None:
         """Keep the fleet's busy count: a carrier is in use while it drives, carries a
@@ -193,7 +203,7 @@ class SimCarrier:
         )
         if in_use != self.in_use:
             self.in_use = in_use
-            self.world.carriers_busy.change(self.env.now, 1 if in_use else -1)
+            self.links.fleet.busy.change(self.env.now, 1 if in_use else -1)
 
     @property
     def node_id(self) -> str:
@@ -203,7 +213,7 @@ class SimCarrier:
 
     def break_down(self) -> None:
         self.broken = True
-        self.world.carrier_breakdowns += 1
+        self.links.fleet.breakdowns += 1
         if self.moving:
             self.process.interrupt("breakdown")
         else:
@@ -223,7 +233,7 @@ class SimCarrier:
     def _run(self) -> Generator[simpy.Event, None, None]:
         env = self.env
         speed = self.spec.speed_mps
-        safety = self.world.safety
+        safety = self.links.safety
         while True:
             if self._charge_requested and not self.broken:
                 self._charge_requested = False
@@ -254,7 +264,7 @@ class SimCarrier:
                 safety.leave(self.stopped_block, t0, self.stopped_since)
                 self.stopped_block = -1
             if self.waiting_since >= 0:
-                self.world.block_wait_s += t0 - self.waiting_since
+                self.links.fleet.block_wait_s += t0 - self.waiting_since
                 self.waiting_since = -1.0
             record = safety.move(self.device_id, blocks, entries, exits)
             self.moving = True
@@ -301,13 +311,11 @@ class SimCarrier:
         self.energy_used_kwh[self.direction] += kwh
         self.distance_m += metres
         if self.energy_kwh < 0:
-            self.world.flat_batteries += 1
+            self.links.fleet.flat_batteries += 1
             self.energy_kwh = 0.0
 
     def _charge(self) -> Generator[simpy.Event, None, None]:
-        yard = self.world.yard_at(self.node_id)
-        assert yard is not None, "startCharging is only accepted at a yard"
-        chargers = yard.chargers_used
+        chargers = self.links.chargers[self.node_id]  # startCharging is only accepted at a yard
         self.charging = True
         chargers.change(self.env.now, 1)
         self._publish()

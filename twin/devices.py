@@ -12,15 +12,14 @@ its map, its deadlock watch); what the controllers see of it is the device port
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Protocol
 
 from controllers.messages import Command
-from twin.carrier import CarrierSpec, SimCarrier
+from twin.carrier import CarrierLinks, CarrierSpec, SimCarrier
 from twin.sampling import Sampler
-from twin.yard import Crane, Gate, SimCamera, Weighbridge, YardModel
+from twin.yard import Crane, Gate, SimCamera, Weighbridge, WorldCamera, WorldCrane, YardDevices, YardModel
 
-if TYPE_CHECKING:
-    from twin.world import World
+__all__ = ["DeviceFactory", "SimulatedDevices", "WorldCamera", "WorldCarrier", "WorldCrane"]
 
 
 class WorldCarrier(Protocol):
@@ -62,38 +61,15 @@ class WorldCarrier(Protocol):
     def update_use(self) -> None: ...
 
 
-class WorldCrane(Protocol):
-    device_id: str
-    busy: bool
-    fault: bool
-    moves: int
-
-    def accept(self, command: Command) -> None: ...
-
-
-class WorldCamera(Protocol):
-    """The camera at a gate: shown each arriving truck, it reports the plate it read."""
-
-    def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None: ...
-
-
-class DeviceFactory(Protocol):
-    def carrier(self, world: World, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier: ...
-
-    def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane: ...
-
-    def gate(self, yard: YardModel, device_id: str) -> Gate: ...
-
-    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge: ...
-
-    def camera(self, yard: YardModel) -> WorldCamera: ...
+class DeviceFactory(YardDevices, Protocol):
+    def carrier(self, links: CarrierLinks, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier: ...
 
 
 class SimulatedDevices:
     """Every device a SimPy model."""
 
-    def carrier(self, world: World, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier:
-        return SimCarrier(world, carrier_id, node_id, spec)
+    def carrier(self, links: CarrierLinks, carrier_id: str, node_id: str, spec: CarrierSpec) -> WorldCarrier:
+        return SimCarrier(links, carrier_id, node_id, spec)
 
     def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane:
         return Crane(yard, device_id, move)

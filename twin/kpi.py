@@ -36,7 +36,7 @@ def utilisation(world: World) -> dict[str, float]:
     for lane in lanes:
         busy = world.safety.lane_busy_s[lane.index]
         out[f"lane_{lane.index}"] = busy / (lane.n_blocks * span)
-    out["carriers"] = world.carriers_busy.mean(now) / len(world.carriers)
+    out["carriers"] = world.measures.fleet.busy.mean(now) / len(world.carriers)
     for side in SIDES:
         yard = world.yards[side]
         spec = yard.spec
@@ -56,7 +56,7 @@ def summarise(world: World) -> dict[str, Any]:
     now = world.env.now
     span = now - world.measure_from
     days = span / 86400
-    energy = world.energy_since_warmup()
+    energy = world.measures.energy_since_warmup()
     directions: dict[str, Any] = {}
     for d in DIRECTIONS:
         st = world.stats[d]
@@ -107,7 +107,7 @@ def summarise(world: World) -> dict[str, Any]:
         "blocks_checked": world.safety.blocks_checked,
         "deadlocks": world.deadlocks,
         "unexplained_stops": world.unexplained_stops,
-        "flat_batteries": world.flat_batteries,
+        "flat_batteries": world.measures.fleet.flat_batteries,
         "bottleneck": {"resource": bottleneck[0], "utilisation": bottleneck[1]},
         "truck_wait_s": _summary(every_truck.summary()),
         "late_perishable": sum(directions[d]["late_perishable"] for d in DIRECTIONS),
@@ -115,10 +115,10 @@ def summarise(world: World) -> dict[str, Any]:
         "utilisation": util,
         "stations": stations,
         "energy_kwh": _round(sum(energy.values()), 1),
-        "carrier_breakdowns": world.carrier_breakdowns,
+        "carrier_breakdowns": world.measures.fleet.breakdowns,
         # lane congestion: carrier time lost stopped at the end of a base, waiting for blocks
-        "carrier_block_wait_h": _round(world.block_wait_s / 3600, 2),
-        "carrier_block_wait_share": _round(world.block_wait_s / (span * len(world.carriers)), 4),
+        "carrier_block_wait_h": _round(world.measures.fleet.block_wait_s / 3600, 2),
+        "carrier_block_wait_share": _round(world.measures.fleet.block_wait_s / (span * len(world.carriers)), 4),
         "simulation_events": world.event_count(),
     }
     if world.traditional is not None:

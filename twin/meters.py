@@ -72,3 +72,28 @@ def percentile(sorted_values: list[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(sorted_values) - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+@dataclass(slots=True)
+class DirectionStats:
+    """KPIs of the containers that start at one yard."""
+
+    in_yard: Level = field(default_factory=Level)  # trucks from arrival to release
+    truck_waits: Samples = field(default_factory=Samples)
+    dwells: Samples = field(default_factory=Samples)
+    arrived: int = 0
+    released: int = 0
+    delivered: int = 0
+    late_perishable: int = 0
+    perishable_delivered: int = 0
+
+
+@dataclass(slots=True)
+class FleetStats:
+    """What the carriers count as they run: the carriers in use, their breakdowns, flat
+    batteries, and the time they stood waiting for blocks."""
+
+    busy: Level = field(default_factory=Level)
+    breakdowns: int = 0
+    flat_batteries: int = 0
+    block_wait_s: float = 0.0  # carrier time spent stopped, waiting for blocks

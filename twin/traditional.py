@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Generator
-from typing import TYPE_CHECKING
 
 import simpy
 
@@ -18,14 +17,10 @@ from twin.meters import Level, Samples
 from twin.sampling import sampler
 from twin.scenario import Traditional
 
-if TYPE_CHECKING:
-    from twin.world import World
-
 
 class TraditionalFlow:
-    def __init__(self, world: World, spec: Traditional, rng: random.Random) -> None:
-        self.world = world
-        self.env = world.env
+    def __init__(self, env: simpy.Environment, spec: Traditional, rng: random.Random) -> None:
+        self.env = env
         self.spec = spec
         self.rng = rng
         self.admission = simpy.Resource(self.env, capacity=1)

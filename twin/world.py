@@ -26,20 +26,20 @@ from controllers.layout import (
     YardInfo,
     access_edge_id,
     block_edge_id,
-    direction_from,
 )
 from controllers.messages import Direction, Side
 from controllers.runtime import Runtime
 from controllers.site import SiteController
-from twin.carrier import CarrierSpec, SimCarrier, breakdowns
+from twin.carrier import CarrierLinks, CarrierSpec, SimCarrier, breakdowns
 from twin.devices import DeviceFactory, SimulatedDevices, WorldCarrier
 from twin.geometry import SiteGeometry
-from twin.meters import Level
+from twin.measure import Measures
+from twin.meters import DirectionStats
 from twin.safety import SafetyMonitor
 from twin.sampling import stream
-from twin.scenario import DIRECTIONS, Scenario
+from twin.scenario import Scenario
 from twin.traditional import TraditionalFlow
-from twin.yard import Container, Crane, DirectionStats, Station, YardModel
+from twin.yard import Container, Crane, YardLinks, YardModel
 
 SIDES: tuple[Side, Side] = ("vietnam", "china")
 
@@ -151,24 +151,39 @@ class World:
             for side in SIDES:
                 self.edge_block[access_edge_id(lane.index, side)] = -1
         self.safety = SafetyMonitor(len(lane_of_block), lane_of_block)
-        self.yard_node = dict(YARD_NODE)
-        self.carriers_busy = Level()
-        self.flat_batteries = 0
-        self.stats: dict[str, DirectionStats] = {d: DirectionStats() for d in DIRECTIONS}
         self.containers: dict[str, Container] = {}
-        self.delivered_count = 0
-        self.deadlocks = 0
-        self.carrier_breakdowns = 0
-        self.block_wait_s = 0.0  # carrier time spent stopped, waiting for blocks
-        self.measure_from = 0.0  # the end of the warm-up: KPIs count from here
-        self._energy_at_warmup = {d: 0.0 for d in DIRECTIONS}
-        self.unexplained_stops = 0
-        self.timeseries: list[dict[str, float]] = []
+        self.carriers: dict[str, WorldCarrier] = {}
+        self.yards: dict[Side, YardModel] = {}
+        self.traditional = (
+            TraditionalFlow(self.env, scenario.traditional, stream(self.seed, "traditional"))
+            if scenario.traditional
+            else None
+        )
+        # the measures read the carriers and yards as they are added below
+        self.measures = Measures(
+            self.env,
+            carriers=self.carriers,
+            yards=self.yards,
+            containers=self.containers,
+            safety=self.safety,
+            traditional=self.traditional,
+            wait_reasons=self.controller.wait_reasons,
+            sample_interval_s=scenario.sample_interval_min * 60,
+            warmup_s=scenario.warmup_h * 3600,
+        )
         self.devices = devices if devices is not None else SimulatedDevices()
-        self.yards = {
-            side: YardModel(self, side, getattr(scenario.yards, side), stream(self.seed, f"yard-{side}"), self.devices)
-            for side in SIDES
-        }
+        links = YardLinks(
+            publish=self.runtime.publish,
+            stats=self.measures.stats,
+            containers=self.containers,
+            carriers=self.carriers,
+            yards=self.yards,
+            delivered=self.measures.delivered,
+        )
+        for side in SIDES:
+            yard_spec = getattr(scenario.yards, side)
+            rng = stream(self.seed, f"yard-{side}")
+            self.yards[side] = YardModel(self.env, side, yard_spec, rng, self.devices, links)
         for yard in self.yards.values():
             self.runtime.attach(yard.gate)
             self.runtime.attach(yard.weighbridge)
@@ -181,18 +196,20 @@ class World:
             consumption_kwh_per_m=fleet.consumption_kwh_per_km / 1000,
             charge_rate_kw=fleet.charge_rate_kw,
         )
+        self.carrier_links = CarrierLinks(
+            env=self.env,
+            publish=self.runtime.publish,
+            blocks=self.edge_block,
+            safety=self.safety,
+            chargers={yard.node_id: yard.chargers_used for yard in self.yards.values()},
+            fleet=self.measures.fleet,
+        )
         at_vietnam = round(fleet.carriers * fleet.share_at_vietnam)
-        self.carriers: dict[str, WorldCarrier] = {}
         for i, cid in enumerate(self.layout.fleet.carriers):
             home: Side = "vietnam" if i < at_vietnam else "china"
-            carrier = self.devices.carrier(self, cid, YARD_NODE[home], spec)
+            carrier = self.devices.carrier(self.carrier_links, cid, YARD_NODE[home], spec)
             self.carriers[cid] = carrier
             self.runtime.attach(carrier)
-        self.traditional = (
-            TraditionalFlow(self, scenario.traditional, stream(self.seed, "traditional"))
-            if scenario.traditional
-            else None
-        )
         self._serial = 0
         self._start_processes()
 
@@ -231,9 +248,7 @@ class World:
                 rng = stream(self.seed, f"faults-{kind}-{side}")
                 for _ in range(station.servers):
                     env.process(yard.station_faults(station, spec.mtbf_h * 3600, spec.mttr_min * 60, rng))
-        env.process(self._sampler())
-        if sc.warmup_h > 0:
-            env.process(self._end_warmup(sc.warmup_h * 3600))
+        self.measures.start()
 
     def _arrivals(
         self, per_hour: list[float], rng: random.Random, spawn: Callable[[], object]
@@ -292,12 +307,6 @@ class World:
     def sim_carriers(self) -> list[SimCarrier]:
         return [c for c in self.carriers.values() if isinstance(c, SimCarrier)]
 
-    def yard_at(self, node_id: str) -> YardModel | None:
-        for side, yard in self.yards.items():
-            if YARD_NODE[side] == node_id:
-                return yard
-        return None
-
     def node_wgs84(self, node_id: str) -> tuple[float, float]:
         """Where a node is, as (lat, lon): a yard, or a block boundary "L<lane>N<node>"."""
         for side, name in YARD_NODE.items():
@@ -323,120 +332,38 @@ class World:
         f = (pos - c.cum[idx]) / (c.cum[idx + 1] - c.cum[idx])
         return (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f)
 
-    def delivered(self, c: Container) -> None:
-        now = self.env.now
-        c.location, c.delivered_at = "delivered", now
-        c.reach("delivered", now)
-        stats = self.stats[c.direction]
-        self.delivered_count += 1
-        if now < self.measure_from:
-            return
-        stats.delivered += 1
-        stats.dwells.add(now - c.arrived_at)
-        if c.deadline is not None:
-            stats.perishable_delivered += 1
-            if now > c.deadline:
-                stats.late_perishable += 1
+    # --- what is measured, read where the world is -------------------------------------
 
-    def _end_warmup(self, at: float) -> Generator[simpy.Event, None, None]:
-        yield self.env.timeout(at)
-        now = self.env.now
-        self.measure_from = now
-        for d in DIRECTIONS:
-            self.stats[d] = fresh = DirectionStats()
-            fresh.in_yard.value = sum(
-                1 for c in self.containers.values() if c.direction == d and c.location == "truck"
-            )
-            fresh.in_yard.reset(now)
-        for level in self._levels():
-            level.reset(now)
-        for station in self._stations():
-            station.waits.values.clear()
-        self.safety.reset_usage()
-        self.block_wait_s = 0.0
-        self._energy_at_warmup = self._energy()
+    @property
+    def stats(self) -> dict[str, DirectionStats]:
+        return self.measures.stats
 
-    def _energy(self) -> dict[str, float]:
-        return {d: sum(c.energy_used_kwh[d] for c in self.carriers.values()) for d in DIRECTIONS}
+    @property
+    def timeseries(self) -> list[dict[str, float]]:
+        return self.measures.timeseries
 
-    def energy_since_warmup(self) -> dict[str, float]:
-        """Carrier energy per direction of travel since the warm-up, kWh."""
-        now = self._energy()
-        return {d: now[d] - self._energy_at_warmup[d] for d in DIRECTIONS}
+    @property
+    def measure_from(self) -> float:
+        return self.measures.measure_from
+
+    @property
+    def delivered_count(self) -> int:
+        return self.measures.delivered_count
+
+    @property
+    def deadlocks(self) -> int:
+        return self.measures.deadlocks
+
+    @property
+    def unexplained_stops(self) -> int:
+        return self.measures.unexplained_stops
 
     def container_balance(self) -> dict[str, int]:
-        """Every container that arrived is delivered, still in the system, or lost."""
-        places = {"truck", "carrier", "stack", "pickup"}
-        delivered = sum(1 for c in self.containers.values() if c.location == "delivered")
-        in_system = sum(1 for c in self.containers.values() if c.location in places)
-        arrived = len(self.containers)
-        return {"arrived": arrived, "delivered": delivered, "in_system": in_system, "lost": arrived - delivered - in_system}
+        return self.measures.container_balance()
 
     def event_count(self) -> int:
         """SimPy events scheduled so far."""
         return self.env.scheduled
-
-    def _levels(self) -> list[Level]:
-        out = [self.carriers_busy]
-        for yard in self.yards.values():
-            out += [yard.staging_used, yard.cranes_busy, yard.stack_level, yard.awaiting_carrier, yard.chargers_used]
-            out += [s.busy for s in (yard.gate_lanes, yard.weighbridges, yard.scanners, yard.red_bays)]
-        if self.traditional is not None:
-            out.append(self.traditional.in_system)
-        return out
-
-    def _stations(self) -> list[Station]:
-        return [s for y in self.yards.values() for s in (y.gate_lanes, y.weighbridges, y.scanners, y.red_bays)]
-
-    def _sampler(self) -> Generator[simpy.Event, None, None]:
-        interval = self.scenario.sample_interval_min * 60
-        while True:
-            self._sample()
-            self._watch_deadlock()
-            yield self.env.timeout(interval)
-
-    def _sample(self) -> None:
-        now = self.env.now
-        moving = sum(1 for c in self.carriers.values() if c.moving)
-        row: dict[str, float] = {"time_h": round(now / 3600, 4)}
-        for side, yard in self.yards.items():
-            p = yard.prefix.lower()
-            direction = direction_from(side)
-            row[f"{p}_trucks_in_yard"] = self.stats[direction].in_yard.value
-            row[f"{p}_trucks_outside"] = len(yard.staging.queue)
-            row[f"{p}_awaiting_carrier"] = yard.awaiting_carrier.value
-            row[f"{p}_stack"] = len(yard.stack)
-            row[f"{p}_cranes_busy"] = yard.cranes_busy.value
-            row[f"{p}_carriers_parked"] = sum(
-                1 for c in self.carriers.values() if not c.moving and c.node_id == YARD_NODE[side]
-            )
-        row["carriers_moving"] = moving
-        row["carriers_broken"] = sum(1 for c in self.carriers.values() if c.broken)
-        row["carriers_charging"] = sum(1 for c in self.carriers.values() if c.charging)
-        row["containers_delivered"] = self.delivered_count
-        row["safety_violations"] = len(self.safety.violations)
-        self.timeseries.append(row)
-
-    def _watch_deadlock(self) -> None:
-        """Every carrier stopped on the corridor must wait for a stated reason, and the
-        chain of carriers waiting for each other must never close on itself."""
-        reasons = self.controller.wait_reasons()
-        for cid, carrier in self.carriers.items():
-            on_corridor = 0 < carrier.idx < len(carrier.nodes) - 1 or carrier.stopped_block >= 0
-            released_ahead = carrier.idx < carrier.released_upto  # sets off in this very instant
-            if on_corridor and not carrier.moving and not carrier.broken and not carrier.paused and not released_ahead:
-                if cid not in reasons:
-                    self.unexplained_stops += 1
-        waits_for = {c: r.removeprefix("behind ") for c, r in reasons.items() if r.startswith("behind ")}
-        for start in waits_for:
-            seen = {start}
-            node = waits_for.get(start)
-            while node is not None:
-                if node in seen:
-                    self.deadlocks += 1
-                    return
-                seen.add(node)
-                node = waits_for.get(node)
 
     # --- running ------------------------------------------------------------------------
 
@@ -448,8 +375,7 @@ class World:
             self.runtime.publish(carrier.state())
 
     def finish(self) -> None:
-        self._sample()
-        self._watch_deadlock()
+        self.measures.finish()
 
     def run(self, progress: Callable[[float], None] | None = None) -> None:
         """Run the scenario to its end; `progress` gets the fraction done now and then."""

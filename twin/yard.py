@@ -15,13 +15,13 @@ from the controllers, through the runtime.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import simpy
 
-from controllers.layout import ORIGIN, other_side
+from controllers.layout import ORIGIN, YARD_NODE, other_side
 from controllers.messages import (
     BarrierCommand,
     Cargo,
@@ -30,6 +30,7 @@ from controllers.messages import (
     CraneCommand,
     CraneState,
     Direction,
+    Event,
     PickupArrived,
     PlateRead,
     ScannerState,
@@ -38,15 +39,10 @@ from controllers.messages import (
     WeightReading,
 )
 from twin.carrier import CommandRejected
-from twin.meters import Level, Samples
+from twin.meters import DirectionStats, Level, Samples
 from twin.sampling import Sampler, sampler
 from twin.scenario import Station as StationSpec
 from twin.scenario import Yard as YardSpec
-
-if TYPE_CHECKING:
-    from twin.devices import DeviceFactory
-    from twin.world import World
-
 
 Placement = Literal["carrier", "truck", "stack"]
 
@@ -111,7 +107,7 @@ class SimCamera:
 
     def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None:
         yard = self.yard
-        yard.world.runtime.publish(PlateRead(yard.gate.device_id, yard.side, truck_id, plate, purpose))
+        yard.links.publish(PlateRead(yard.gate.device_id, yard.side, truck_id, plate, purpose))
 
 
 class Gate:
@@ -152,7 +148,7 @@ class Weighbridge:
         decision = self.yard.env.event()
         self.waiting[truck_id] = decision
         yard = self.yard
-        yard.world.runtime.publish(WeightReading(self.device_id, yard.side, truck_id, measured_kg, declared_kg))
+        yard.links.publish(WeightReading(self.device_id, yard.side, truck_id, measured_kg, declared_kg))
         return decision
 
     def accept(self, command: Command) -> None:
@@ -212,7 +208,7 @@ class Crane:
         self.busy = False
         self.moves += 1
         self._work = None
-        self.yard.world.runtime.publish(
+        self.yard.links.publish(
             CraneState(
                 self.device_id,
                 self.yard.side,
@@ -229,34 +225,88 @@ class Crane:
         self.fault = True
         if self._work is not None and self._work.is_alive:
             self._work.interrupt("breakdown")
-        self.yard.world.runtime.publish(CraneState(self.device_id, self.yard.side, self.busy, True))
+        self.yard.links.publish(CraneState(self.device_id, self.yard.side, self.busy, True))
 
     def repair(self) -> None:
         self.fault = False
         if self._repaired is not None and not self._repaired.triggered:
             self._repaired.succeed()
-        self.yard.world.runtime.publish(CraneState(self.device_id, self.yard.side, self.busy, False))
+        self.yard.links.publish(CraneState(self.device_id, self.yard.side, self.busy, False))
 
 
-@dataclass(slots=True)
-class DirectionStats:
-    """KPIs of the containers that start at one yard."""
+class CarrierAtCrane(Protocol):
+    """A carrier as a crane move sees it: where it stands and what it carries."""
 
-    in_yard: Level = field(default_factory=Level)  # trucks from arrival to release
-    truck_waits: Samples = field(default_factory=Samples)
-    dwells: Samples = field(default_factory=Samples)
-    arrived: int = 0
-    released: int = 0
-    delivered: int = 0
-    late_perishable: int = 0
-    perishable_delivered: int = 0
+    device_id: str
+    under_crane: bool
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def load(self) -> str | None: ...
+
+    @load.setter
+    def load(self, container_id: str | None) -> None: ...
+
+    def update_use(self) -> None: ...
+
+
+class WorldCrane(Protocol):
+    """A crane as the yard reads it: a simulated one, or the mirror of a bridged one."""
+
+    device_id: str
+    busy: bool
+    fault: bool
+    moves: int
+
+    def accept(self, command: Command) -> None: ...
+
+
+class WorldCamera(Protocol):
+    """The camera at a gate: shown each arriving truck, it reports the plate it read."""
+
+    def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None: ...
+
+
+class YardDevices(Protocol):
+    """Which device stands in each place of a yard (see `twin.devices`)."""
+
+    def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane: ...
+
+    def gate(self, yard: YardModel, device_id: str) -> Gate: ...
+
+    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge: ...
+
+    def camera(self, yard: YardModel) -> WorldCamera: ...
+
+
+@dataclass(frozen=True, slots=True)
+class YardLinks:
+    """What a yard is given of the rest of the world, and nothing more."""
+
+    publish: Callable[[Event], None]  # to the controllers, through the runtime
+    stats: Mapping[str, DirectionStats]  # the KPIs of the containers it sends, by direction
+    containers: Mapping[str, Container]
+    carriers: Mapping[str, CarrierAtCrane]
+    yards: Mapping[Side, YardModel]  # the far yard calls the receiving truck
+    delivered: Callable[[Container], None]  # a container has left on its receiving truck
 
 
 class YardModel:
-    def __init__(self, world: World, side: Side, spec: YardSpec, rng: random.Random, devices: DeviceFactory) -> None:
-        self.world = world
-        self.env = world.env
+    def __init__(
+        self,
+        env: simpy.Environment,
+        side: Side,
+        spec: YardSpec,
+        rng: random.Random,
+        devices: YardDevices,
+        links: YardLinks,
+    ) -> None:
+        self.env = env
+        self.links = links
         self.side = side
+        self.node_id = YARD_NODE[side]
         self.spec = spec
         self.rng = rng
         prefix = "VN" if side == "vietnam" else "CN"
@@ -298,7 +348,7 @@ class YardModel:
 
     def deliver_truck(self, c: Container) -> Generator[simpy.Event, None, None]:
         env = self.env
-        stats = self.world.stats[c.direction]
+        stats = self.links.stats[c.direction]
         stats.arrived += 1
         stats.in_yard.change(env.now, 1)
         with self.staging.request() as parking:
@@ -323,7 +373,7 @@ class YardModel:
             lifted = env.event()
             self.loaded[c.container_id] = lifted
             self.awaiting_carrier.change(env.now, 1)
-            self.world.runtime.publish(
+            self.links.publish(
                 ContainerReady(c.container_id, self.side, c.direction, c.cargo, c.arrived_at, c.deadline, c.truck_id)
             )
             yield lifted
@@ -359,32 +409,32 @@ class YardModel:
         yield from self._through_barrier(truck_id, c.plate, "pickup")
         on_truck = env.event()
         self.pickup_waiting[c.container_id] = on_truck
-        self.world.runtime.publish(PickupArrived(self.side, truck_id, c.container_id))
+        self.links.publish(PickupArrived(self.side, truck_id, c.container_id))
         yield on_truck
         c.reach("leaving", env.now)
         yield from self.gate_lanes.use()
-        self.world.delivered(c)
+        self.links.delivered(c)
 
     # --- what a crane move does to the world ----------------------------------------------
 
     def crane_work(self, command: CraneCommand, working: bool) -> None:
         """A crane starts or ends a move: the yard's busy cranes, and the carrier under it."""
         self.cranes_busy.change(self.env.now, 1 if working else -1)
-        carrier = self.world.carriers.get(command.carrier_id or "")
+        carrier = self.links.carriers.get(command.carrier_id or "")
         if carrier is not None:
             carrier.under_crane = working
             carrier.update_use()
 
     def crane_effect(self, cmd: CraneCommand) -> Placement:
-        world = self.world
-        c = world.containers.get(cmd.container_id)
+        links = self.links
+        c = links.containers.get(cmd.container_id)
         if c is None:
             raise CommandRejected(f"{cmd.device_id}: unknown container {cmd.container_id}")
         now = self.env.now
         if cmd.op == "load":
-            carrier = world.carriers[cmd.carrier_id or ""]
+            carrier = links.carriers[cmd.carrier_id or ""]
             lifted = self.loaded.pop(c.container_id, None)
-            if lifted is None or carrier.node_id != world.yard_node[self.side] or carrier.load is not None:
+            if lifted is None or carrier.node_id != self.node_id or carrier.load is not None:
                 raise CommandRejected(f"{cmd.device_id}: cannot load {c.container_id} onto {cmd.carrier_id}")
             carrier.load = c.container_id
             carrier.update_use()
@@ -392,12 +442,12 @@ class YardModel:
             c.reach(f"on {carrier.device_id}", now)
             self.awaiting_carrier.change(now, -1)
             lifted.succeed()
-            far = world.yards[other_side(ORIGIN[c.direction])]  # where it is going
+            far = links.yards[other_side(ORIGIN[c.direction])]  # where it is going
             self.env.process(far.pickup_truck(c))
             return "carrier"
         if cmd.op == "unload":
-            carrier = world.carriers[cmd.carrier_id or ""]
-            if carrier.load != c.container_id or carrier.node_id != world.yard_node[self.side]:
+            carrier = links.carriers[cmd.carrier_id or ""]
+            if carrier.load != c.container_id or carrier.node_id != self.node_id:
                 raise CommandRejected(f"{cmd.device_id}: {cmd.carrier_id} does not carry {c.container_id} here")
             carrier.load = None
             carrier.update_use()
@@ -435,10 +485,10 @@ class YardModel:
             repair = rng.expovariate(1 / mttr_s)
             station.faults += 1
             if station is self.scanners:
-                self.world.runtime.publish(ScannerState(station.name, self.side, True))
+                self.links.publish(ScannerState(station.name, self.side, True))
             yield from station.outage(repair)
             if station is self.scanners:
-                self.world.runtime.publish(ScannerState(station.name, self.side, False))
+                self.links.publish(ScannerState(station.name, self.side, False))
 
     def crane_faults(self, crane: Crane, mtbf_s: float, mttr_s: float, rng: random.Random) -> Generator[simpy.Event, None, None]:
         while True:
