@@ -196,6 +196,15 @@ class TimerFired:
     tag: str
 
 
+@dataclass(frozen=True, slots=True)
+class CommandRefused:
+    """A device could not carry out a command: which device, which kind of command, why."""
+
+    device_id: str
+    command: str  # the command's kind: "Order", "CraneCommand", ...
+    reason: str
+
+
 # --- the operator console ------------------------------------------------------------
 
 OperatorAction = Literal[
@@ -266,6 +275,7 @@ Event = (
     | PickupArrived
     | TimerFired
     | OperatorRequest
+    | CommandRefused
 )
 Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision | OperatorReply | SetTimer
 

@@ -13,11 +13,18 @@ from typing import Protocol
 from controllers.messages import Command, Event
 
 
+class Refusal(Exception):
+    """What a device's `accept` raises when it cannot carry out a command. The runtime
+    hands it back to the controllers as a `CommandRefused` event: to them a refusal is
+    an event like any other, never an exception."""
+
+
 class DevicePort(Protocol):
     device_id: str
 
     def accept(self, command: Command) -> None:
-        """Take a command; problems are reported back as events, never raised."""
+        """Take a command; one it cannot carry out is refused (`Refusal`), and the
+        controllers hear of it as an event."""
 
 
 class EventSink(Protocol):

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Protocol
 
-from controllers.messages import Command, Event, Journal, SetTimer, TimerFired
-from controllers.ports import Controller, DevicePort
+from controllers.messages import Command, CommandRefused, Event, Journal, SetTimer, TimerFired
+from controllers.ports import Controller, DevicePort, Refusal
 
 
 class Clock(Protocol):
@@ -38,6 +38,7 @@ class Runtime:
         self.ports: dict[str, DevicePort] = {}
         self.events_delivered = 0
         self.commands_sent = 0
+        self.commands_refused = 0
         self._pending: deque[Event] = deque()
         self._busy = False
 
@@ -81,4 +82,8 @@ class Runtime:
             port = self.ports.get(cmd.device_id)
             if port is None:
                 raise UnknownDevice(f"{type(cmd).__name__} for unknown device {cmd.device_id!r}")
-            port.accept(cmd)
+            try:
+                port.accept(cmd)
+            except Refusal as refusal:  # reported as an event, handled after this one
+                self.commands_refused += 1
+                self.publish(CommandRefused(cmd.device_id, type(cmd).__name__, str(refusal)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import deque
 
 from controllers.console import OperatorConsole, OperatorHolds
 from controllers.lanes import LanePlan
@@ -35,6 +36,7 @@ from controllers.messages import (
     BarrierCommand,
     CarrierState,
     Command,
+    CommandRefused,
     ContainerReady,
     CraneCommand,
     CraneState,
@@ -94,6 +96,7 @@ class SiteController:
         self.lanes = LanePlan(layout)
         self.operator = OperatorHolds()
         self.pinned_lanes: set[int] = set()  # directions an operator set: planners leave them
+        self.refusals: deque[CommandRefused] = deque(maxlen=100)  # the latest, for the control room
         self._orders = 0
         self._seq = itertools.count()  # ties in the queues go to the older entry
         self.deadlines: dict[str, float] = {}  # container -> deadline (perishable cargo)
@@ -127,6 +130,9 @@ class SiteController:
             return self._on_pickup(event)
         if isinstance(event, OperatorRequest):
             return self.console.handle(event)
+        if isinstance(event, CommandRefused):
+            self.refusals.append(event)
+            return []
         if isinstance(event, (ScannerState, TimerFired)):
             return []
         raise TypeError(f"{self.name} controller got an unknown event {event!r}")

@@ -107,6 +107,7 @@ def _check_world(mixed: MixedRun) -> dict[str, Any]:
     assert s["blocks_checked"] > 500
     assert s["containers_lost"] == 0
     assert s["deadlocks"] == 0
+    assert s["commands_refused"] == 0
     delivered = [c for c in world.containers.values() if c.location == "delivered"]
     assert world.delivered_count == len(delivered)  # none delivered twice
     loads = [c.load for c in world.carriers.values() if c.load is not None]

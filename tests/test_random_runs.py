@@ -59,4 +59,5 @@ def test_random_short_runs_are_safe_and_lose_nothing(case: tuple[dict[str, Any],
     assert s["safety_violations"] == 0, world.safety.violations[:3]
     assert s["deadlocks"] == 0 and s["unexplained_stops"] == 0
     assert s["containers_lost"] == 0
+    assert s["commands_refused"] == 0
     assert s["containers_arrived"] == s["containers_delivered"] + s["containers_in_system"]

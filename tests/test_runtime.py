@@ -10,6 +10,7 @@ import pytest
 from controllers.messages import (
     BarrierCommand,
     Command,
+    CommandRefused,
     Event,
     Journal,
     PickupArrived,
@@ -19,6 +20,7 @@ from controllers.messages import (
     TimerFired,
     WeighDecision,
 )
+from controllers.ports import Refusal
 from controllers.runtime import Runtime, UnknownDevice
 
 # --- fakes -----------------------------------------------------------------------------
@@ -319,3 +321,23 @@ def test_events_published_during_start_wait_for_the_start_commands() -> None:
     rt.start()
     # the CN gate must get the start command before the command issued after it
     assert dev["CN-gate"].accepted == [second, later]
+
+
+class RefusingDevice(FakeDevice):
+    def accept(self, command: Command) -> None:
+        super().accept(command)
+        raise Refusal(f"{self.device_id}: no truck {getattr(command, 'truck_id', '?')} at the barrier")
+
+
+def test_a_refused_command_comes_back_as_an_event_not_an_exception() -> None:
+    clock, ctrl, rt, dev = setup("CN-gate")
+    gate = RefusingDevice("VN-gate", rt)
+    rt.attach(gate)
+    ev = plate("T1")
+    ctrl.script[ev] = [BarrierCommand("VN-gate", "T1", True), BarrierCommand("CN-gate", "T1", True)]
+    rt.publish(ev)  # raises nothing
+    assert dev["CN-gate"].accepted == [ctrl.script[ev][1]]  # the commands after the refused one still go out
+    refused = [e for _, e in ctrl.seen if isinstance(e, CommandRefused)]
+    assert refused == [CommandRefused("VN-gate", "BarrierCommand", "VN-gate: no truck T1 at the barrier")]
+    assert [type(e).__name__ for _, e in ctrl.seen] == ["PlateRead", "CommandRefused"]  # after the event that caused it
+    assert rt.commands_refused == 1 and ctrl.max_depth == 1

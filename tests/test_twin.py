@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, make_scenario
 
+from controllers.messages import CommandRefused, PlateRead, WeightReading
 from controllers.traffic import TrafficControl
 from twin.kpi import summarise, write_outputs
 from twin.scenario import load_scenario
@@ -34,6 +35,7 @@ def test_every_scenario_runs_a_day_safely(path: Path) -> None:
     assert s["containers_lost"] == 0
     assert s["containers_arrived"] == s["containers_delivered"] + s["containers_in_system"]
     assert s["flat_batteries"] == 0
+    assert s["commands_refused"] == 0  # a device refusing a command is a controller bug
     for d in ("export", "import"):
         k = s["directions"][d]
         assert k["containers_delivered"] > 0
@@ -193,4 +195,21 @@ def test_smart_controllers_run_safely(controller: str, name: str) -> None:
     assert s["controller"] == controller
     assert s["safety_violations"] == 0 and s["deadlocks"] == 0 and s["unexplained_stops"] == 0
     assert s["containers_lost"] == 0 and s["flat_batteries"] == 0
+    assert s["commands_refused"] == 0
     assert s["containers_delivered"] > 0.75 * s["containers_arrived"]
+
+
+def test_a_command_a_device_cannot_carry_out_reaches_the_controller_as_an_event(data: dict[str, Any]) -> None:
+    # a plate read and a weight for trucks that are not there: the controller opens the
+    # barrier and decides on the weight, and the devices refuse
+    world = World(make_scenario(data))
+    world.begin()
+    world.env.run(until=600)
+    world.runtime.publish(PlateRead("VN-gate", "vietnam", "T-none", "29C-12345", "deliver"))
+    world.runtime.publish(WeightReading("VN-weighbridge", "vietnam", "T-none", 20_000.0, 20_000.0))
+    world.env.run(until=1200)  # the twin goes on
+    refused = list(world.controller.refusals)
+    assert [(r.device_id, r.command) for r in refused] == [("VN-gate", "BarrierCommand"), ("VN-weighbridge", "WeighDecision")]
+    assert "no truck T-none at the barrier" in refused[0].reason
+    assert all(isinstance(r, CommandRefused) for r in refused)
+    assert summarise(world)["commands_refused"] == 2

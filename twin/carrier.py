@@ -17,14 +17,16 @@ import simpy
 
 from controllers.layout import YARD_NODE
 from controllers.messages import CarrierState, Command, Event, InstantActions, Order
+from controllers.ports import Refusal
 from twin.meters import FleetStats, Level
 from twin.safety import SafetyMonitor
 
 BREAKDOWN = "E-BREAKDOWN"
 
 
-class CommandRejected(RuntimeError):
-    """A carrier was given a command it cannot carry out: a controller bug."""
+class CommandRejected(Refusal):
+    """A simulated device was given a command it cannot carry out: a controller bug,
+    which the controllers hear of as a `CommandRefused` event."""
 
 
 @dataclass(slots=True)

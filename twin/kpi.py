@@ -120,6 +120,7 @@ def summarise(world: World) -> dict[str, Any]:
         "carrier_block_wait_h": _round(world.measures.fleet.block_wait_s / 3600, 2),
         "carrier_block_wait_share": _round(world.measures.fleet.block_wait_s / (span * len(world.carriers)), 4),
         "simulation_events": world.event_count(),
+        "commands_refused": world.runtime.commands_refused,  # by a device: a controller bug in the twin
     }
     if world.traditional is not None:
         t = world.traditional
