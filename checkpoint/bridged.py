@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 import simpy
 
@@ -35,6 +35,7 @@ from controllers.messages import (
     BarrierCommand,
     CarrierState,
     Command,
+    CommandRefused,
     CraneCommand,
     CraneState,
     Event,
@@ -44,11 +45,11 @@ from controllers.messages import (
     WeighDecision,
     WeightReading,
 )
-from controllers.ports import DevicePort
+from controllers.ports import DevicePort, Refusal, not_taken
 from hardware_bridge.plate_camera import CameraResult
 from hardware_bridge.plate_scenes import plate_scene
 from twin.carrier import CarrierLinks, CarrierSpec, CommandRejected
-from twin.devices import SimulatedDevices, WorldCamera, WorldCarrier, WorldCrane
+from twin.devices import SimulatedDevices, WorldCamera, WorldCarrier, WorldCrane, WorldGate, WorldWeighbridge
 from twin.safety import INF
 from twin.sampling import Sampler
 from twin.yard import Gate, Weighbridge, YardModel, crane_command
@@ -99,6 +100,8 @@ class Bridges:
 class CarrierMirror:
     """A bridged vehicle as the world sees it. It has the attributes the world's KPIs,
     deadlock watch and map read from a simulated carrier."""
+
+    kind: Final = "carrier"
 
     def __init__(self, links: CarrierLinks, device_id: str, vehicle: DevicePort, node_id: str) -> None:
         self.links = links
@@ -226,6 +229,8 @@ class CarrierMirror:
 class CraneMirror:
     """A bridged crane: commands go to it; a move it reports done moves the container."""
 
+    kind: Final = "crane"
+
     def __init__(self, yard: YardModel, device_id: str, crane: DevicePort) -> None:
         self.yard = yard
         self.env = yard.env
@@ -245,11 +250,16 @@ class CraneMirror:
         cmd = self.doing
         self.fault = state.fault
         if cmd is not None and state.done_op == cmd.op and state.container_id == cmd.container_id:
-            placed_on = self.yard.crane_effect(cmd)  # the container is where the crane put it
-            if placed_on != state.placed_on:
-                raise CommandRejected(f"{self.device_id} placed {cmd.container_id} on {state.placed_on}, not {placed_on}")
+            try:
+                placed_on = self.yard.crane_effect(cmd)  # the container is where the crane put it
+            except Refusal as refusal:  # the world cannot follow the move: said, not raised
+                self._refused(str(refusal))
+                state = replace(state, done_op=None, container_id=None, carrier_id=None, placed_on=None)
+            else:
+                self.moves += 1
+                if placed_on != state.placed_on:
+                    self._refused(f"{self.device_id} placed {cmd.container_id} on {state.placed_on}, not {placed_on}")
             self._done(cmd)
-            self.moves += 1
         elif cmd is not None and state.fault and not state.busy:
             self._done(cmd)  # the move failed: the container stays where it was
         self.yard.links.publish(state)
@@ -257,6 +267,9 @@ class CraneMirror:
     def _done(self, cmd: CraneCommand) -> None:
         self.busy, self.doing = False, None
         self.yard.crane_work(cmd, False)
+
+    def _refused(self, reason: str) -> None:
+        self.yard.links.publish(CommandRefused(self.device_id, "CraneCommand", reason))
 
 
 # --- the gate: barrier, weighbridge, camera ----------------------------------------------------
@@ -278,7 +291,7 @@ class BarrierMirror(Gate):
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, BarrierCommand):
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         event = self.waiting.pop(command.truck_id, None)
         if event is None:
             raise CommandRejected(f"{self.device_id}: no truck {command.truck_id} at the barrier")
@@ -347,7 +360,7 @@ class WeighbridgeMirror(Weighbridge):
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, WeighDecision):
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         super().accept(command)
 
 
@@ -355,11 +368,14 @@ class CameraMirror:
     """Shows a bridged plate camera a frame of each truck at the barrier. A plate it cannot
     match is shown again in a new frame; after `retries` the officer at the gate reads it."""
 
+    kind: Final = "camera"
+
     RETRY_S = 3.0  # model seconds before the camera's next frame
     OFFICER_S = 45.0  # model seconds an officer needs to check or type a plate (est.)
 
     def __init__(self, yard: YardModel, camera: CameraDevice, retries: int, seed: int) -> None:
         self.yard = yard
+        self.device_id = f"{yard.prefix}-camera"
         self.camera = camera
         self.retries = retries
         self.rng = random.Random(seed)
@@ -465,7 +481,7 @@ class MirroredDevices:
         self.events.cranes[device_id] = mirror
         return mirror
 
-    def gate(self, yard: YardModel, device_id: str) -> Gate:
+    def gate(self, yard: YardModel, device_id: str) -> WorldGate:
         device = self.bridges.gates.get(yard.side)
         if device is None:
             return self.simulated.gate(yard, device_id)
@@ -473,7 +489,7 @@ class MirroredDevices:
         self.gates[yard.side] = mirror
         return mirror
 
-    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge:
+    def weighbridge(self, yard: YardModel, device_id: str) -> WorldWeighbridge:
         device = self.bridges.gates.get(yard.side)
         if device is None:
             return self.simulated.weighbridge(yard, device_id)

@@ -21,7 +21,7 @@ import itertools
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from checkpoint.mixed import MixedRun
@@ -30,6 +30,7 @@ from checkpoint.snapshot import carrier_view, site_snapshot
 from controllers.codes import container_code, normalise_plate
 from controllers.limits import SPEED_MAX
 from controllers.messages import Command, OperatorAction, OperatorReply, OperatorRequest
+from controllers.ports import not_taken
 from controllers.readport import SiteSnapshot
 from twin.kpi import summarise
 from twin.scenario import Scenario, ScenarioError, load_scenario
@@ -51,13 +52,15 @@ __all__ = ["CLOCK_CODES", "Client", "ClockAction", "LiveTwin", "Outcome"]
 class ConsoleDevice:
     """The control room as a device on the runtime."""
 
+    kind: Final = "console"
+
     def __init__(self, device_id: str = "operator-console") -> None:
         self.device_id = device_id
         self.replies: dict[str, OperatorReply] = {}
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, OperatorReply):
-            raise TypeError(f"the operator console takes replies, not {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         self.replies[command.request_id] = command
 
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from typing import Final
 
 from pymodbus.client import ModbusTcpClient
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from controllers.messages import BarrierCommand, Command, Side, WeightReading
+from controllers.ports import not_taken
 
 DEVICE = 1
 HOLDING = 3  # function code: read holding registers
@@ -89,6 +91,8 @@ class GateEmulator:
 class ModbusGate:
     """The controllers' barrier port, and the weighbridge reader, for one gate lane."""
 
+    kind: Final = "barrier"
+
     def __init__(self, host: str, port: int, barrier_id: str, weighbridge_id: str, yard: Side) -> None:
         self.device_id = barrier_id
         self.weighbridge_id = weighbridge_id
@@ -125,7 +129,7 @@ class ModbusGate:
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, BarrierCommand):
-            raise TypeError(f"a barrier takes barrier commands, not {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         self._write(COMMAND, [1 if command.open else 0])
 
     def barrier_position(self) -> int:

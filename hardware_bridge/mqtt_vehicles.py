@@ -26,12 +26,12 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
 from controllers.messages import CONNECTION_BROKEN, CarrierState, Command, Event, InstantActions, Order
-from controllers.ports import EventSink
+from controllers.ports import EventSink, not_taken
 from hardware_bridge.inbox import drain
 from hardware_bridge.vda5050 import (
     BadMessage,
@@ -60,11 +60,15 @@ class VehicleStatus:
 class VehiclePort:
     """The runtime's device port for one vehicle behind the link."""
 
+    kind: Final = "carrier"
+
     def __init__(self, link: VehicleLink, serial: str) -> None:
         self.link = link
         self.device_id = serial
 
     def accept(self, command: Command) -> None:
+        if not isinstance(command, (Order, InstantActions)):
+            raise not_taken(self.kind, self.device_id, command)
         self.link.send(self.device_id, command)
 
 

@@ -19,13 +19,13 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from typing import Any
+from typing import Any, Final
 
 from asyncua import Client, Server, ua
 from asyncua.common.methods import uamethod
 
 from controllers.messages import Command, CraneCommand, CraneState, Event, Side
-from controllers.ports import EventSink
+from controllers.ports import EventSink, not_taken
 from hardware_bridge.inbox import drain
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,8 @@ class CraneEmulator:
 class OpcUaCrane:
     """The device port for one crane behind an OPC UA server."""
 
+    kind: Final = "crane"
+
     def __init__(self, url: str, device_id: str, yard: Side, poll_s: float = 0.05, name: str = "Crane") -> None:
         self.url, self.device_id, self.yard, self.poll_s, self.name = url, device_id, yard, poll_s, name
         self.inbox: queue.Queue[Event] = queue.Queue()
@@ -171,7 +173,7 @@ class OpcUaCrane:
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, CraneCommand):
-            raise TypeError(f"a crane takes crane commands, not {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         self._busy = True
         asyncio.run_coroutine_threadsafe(self._run(command), self._loop)
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import simpy
 
 from controllers.layout import YARD_NODE
 from controllers.messages import CarrierState, Command, Event, InstantActions, Order
-from controllers.ports import Refusal
+from controllers.ports import Refusal, not_taken
 from twin.meters import FleetStats, Level
 from twin.safety import SafetyMonitor
 
@@ -50,6 +51,10 @@ class CarrierLinks:
 
 
 class SimCarrier:
+    """An unmanned carrier in the twin (the carrier port, `controllers.ports.CarrierPort`)."""
+
+    kind: Final = "carrier"
+
     def __init__(self, links: CarrierLinks, device_id: str, node_id: str, spec: CarrierSpec) -> None:
         self.links = links
         self.env = links.env
@@ -96,7 +101,7 @@ class SimCarrier:
             for action in command.actions:
                 self._instant(action.action_type)
         else:
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         self._kick()
 
     def _take_order(self, order: Order) -> None:

@@ -6,26 +6,36 @@ mode hands the world a factory that gives mirrors of bridged devices for some id
 simulated ones for the rest. Nothing is swapped after the world is built.
 
 The protocols say what the world itself reads of a device in each place (its KPIs,
-its map, its deadlock watch); what the controllers see of it is the device port
-(`controllers.ports.DevicePort`) that every one of them also is.
+its map, its deadlock watch) on top of the device port the controllers see of it
+(`controllers.ports.CarrierPort`, `CranePort`, ...), which each of them extends.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from controllers.messages import Command
+from controllers.ports import CarrierPort
 from twin.carrier import CarrierLinks, CarrierSpec, SimCarrier
 from twin.sampling import Sampler
-from twin.yard import Crane, Gate, SimCamera, Weighbridge, WorldCamera, WorldCrane, YardDevices, YardModel
+from twin.yard import (
+    Crane,
+    Gate,
+    SimCamera,
+    Weighbridge,
+    WorldCamera,
+    WorldCrane,
+    WorldGate,
+    WorldWeighbridge,
+    YardDevices,
+    YardModel,
+)
 
-__all__ = ["DeviceFactory", "SimulatedDevices", "WorldCamera", "WorldCarrier", "WorldCrane"]
+__all__ = ["DeviceFactory", "SimulatedDevices", "WorldCamera", "WorldCarrier", "WorldCrane", "WorldGate", "WorldWeighbridge"]
 
 
-class WorldCarrier(Protocol):
+class WorldCarrier(CarrierPort, Protocol):
     """A carrier as the world reads it: a simulated one, or the mirror of a vehicle."""
 
-    device_id: str
     nodes: list[str]
     idx: int
     released_upto: int
@@ -56,8 +66,6 @@ class WorldCarrier(Protocol):
     @load.setter
     def load(self, container_id: str | None) -> None: ...
 
-    def accept(self, command: Command) -> None: ...
-
     def update_use(self) -> None: ...
 
 
@@ -74,10 +82,10 @@ class SimulatedDevices:
     def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane:
         return Crane(yard, device_id, move)
 
-    def gate(self, yard: YardModel, device_id: str) -> Gate:
+    def gate(self, yard: YardModel, device_id: str) -> WorldGate:
         return Gate(yard, device_id)
 
-    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge:
+    def weighbridge(self, yard: YardModel, device_id: str) -> WorldWeighbridge:
         return Weighbridge(yard, device_id)
 
     def camera(self, yard: YardModel) -> WorldCamera:

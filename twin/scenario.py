@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from controllers.identifiers import carrier_id
-from controllers.limits import SPEED_MAX
+from controllers.limits import CARRIER_ID_PATTERN, SPEED_MAX, ControllerName
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -237,7 +237,7 @@ class Endpoint(Strict):
 class BridgedVehicle(Strict):
     """A carrier of the fleet that is a VDA 5050 vehicle (real or emulated)."""
 
-    carrier: Annotated[str, Field(pattern=r"^AGV-\d{3}$")]  # the fleet id the controllers use
+    carrier: Annotated[str, Field(pattern=CARRIER_ID_PATTERN)]  # the fleet id the controllers use
     version: Literal["2.0.0", "2.1.0"] = "2.1.0"
 
 
@@ -310,7 +310,7 @@ class Scenario(Strict):
     demand: Demand
     traditional: Traditional | None = None
     faults: Faults = Faults()
-    controller: Literal["fifo", "greedy", "cpsat"] = "fifo"
+    controller: ControllerName = "fifo"
     duration_h: Annotated[float, Field(gt=0, le=24 * 60)] = 24.0
     warmup_h: NonNegativeFloat = 0.0
     seed: int = 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 import simpy
 
@@ -26,6 +26,7 @@ from controllers.messages import (
     BarrierCommand,
     Cargo,
     Command,
+    CommandRefused,
     ContainerReady,
     CraneCommand,
     CraneState,
@@ -38,6 +39,7 @@ from controllers.messages import (
     WeighDecision,
     WeightReading,
 )
+from controllers.ports import BarrierPort, CameraPort, CranePort, Refusal, WeighbridgePort, not_taken
 from twin.carrier import CommandRejected
 from twin.meters import DirectionStats, Level, Samples
 from twin.sampling import Sampler, sampler
@@ -99,11 +101,25 @@ class Station:
             yield self.env.timeout(repair_s)
 
 
+class Scanners(Station):
+    """The yard's container scanners: a station, and a device that reports its faults
+    (the scanner port, `controllers.ports.ScannerPort`)."""
+
+    kind: Final = "scanner"
+
+    @property
+    def device_id(self) -> str:
+        return self.name
+
+
 class SimCamera:
     """The gate's plate camera in the twin: it reads every plate right."""
 
+    kind: Final = "camera"
+
     def __init__(self, yard: YardModel) -> None:
         self.yard = yard
+        self.device_id = f"{yard.prefix}-camera"
 
     def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None:
         yard = self.yard
@@ -112,6 +128,8 @@ class SimCamera:
 
 class Gate:
     """The barrier: it opens only on a controller command."""
+
+    kind: Final = "barrier"
 
     def __init__(self, yard: YardModel, device_id: str) -> None:
         self.yard = yard
@@ -127,7 +145,7 @@ class Gate:
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, BarrierCommand):
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         event = self.waiting.pop(command.truck_id, None)
         if event is None:
             raise CommandRejected(f"{self.device_id}: no truck {command.truck_id} at the barrier")
@@ -137,6 +155,10 @@ class Gate:
 
 
 class Weighbridge:
+    """The weighbridge: it holds a truck until the controllers accept its weight."""
+
+    kind: Final = "weighbridge"
+
     def __init__(self, yard: YardModel, device_id: str) -> None:
         self.yard = yard
         self.device_id = device_id
@@ -153,7 +175,7 @@ class Weighbridge:
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, WeighDecision):
-            raise CommandRejected(f"{self.device_id} cannot execute {type(command).__name__}")
+            raise not_taken(self.kind, self.device_id, command)
         event = self.waiting.pop(command.truck_id, None)
         if event is None:
             raise CommandRejected(f"{self.device_id}: no truck {command.truck_id} on the weighbridge")
@@ -165,7 +187,7 @@ class Weighbridge:
 def crane_command(device_id: str, busy: bool, command: Command) -> CraneCommand:
     """The command, if a crane can take it now (anything else is a controller bug)."""
     if not isinstance(command, CraneCommand):
-        raise CommandRejected(f"{device_id} cannot execute {type(command).__name__}")
+        raise not_taken("crane", device_id, command)
     if busy:
         raise CommandRejected(f"{device_id} is busy and was given {command.op}")
     return command
@@ -173,6 +195,8 @@ def crane_command(device_id: str, busy: bool, command: Command) -> CraneCommand:
 
 class Crane:
     """An automated transfer crane: one move at a time, on command."""
+
+    kind: Final = "crane"
 
     def __init__(self, yard: YardModel, device_id: str, move: Sampler) -> None:
         self.yard = yard
@@ -203,11 +227,18 @@ class Crane:
                 remaining = 0.0
             except simpy.Interrupt:
                 remaining -= self.env.now - start
-        placed_on = self.yard.crane_effect(command)
+        placed_on: Placement | None = None
+        try:
+            placed_on = self.yard.crane_effect(command)
+        except Refusal as refusal:  # the port's contract: reported as an event, never raised
+            self.yard.links.publish(CommandRefused(self.device_id, "CraneCommand", str(refusal)))
         self.yard.crane_work(command, False)
         self.busy = False
-        self.moves += 1
         self._work = None
+        if placed_on is None:
+            self.yard.links.publish(CraneState(self.device_id, self.yard.side, False, self.fault))
+            return
+        self.moves += 1
         self.yard.links.publish(
             CraneState(
                 self.device_id,
@@ -252,21 +283,34 @@ class CarrierAtCrane(Protocol):
     def update_use(self) -> None: ...
 
 
-class WorldCrane(Protocol):
+class WorldCrane(CranePort, Protocol):
     """A crane as the yard reads it: a simulated one, or the mirror of a bridged one."""
 
-    device_id: str
     busy: bool
     fault: bool
     moves: int
 
-    def accept(self, command: Command) -> None: ...
 
-
-class WorldCamera(Protocol):
+class WorldCamera(CameraPort, Protocol):
     """The camera at a gate: shown each arriving truck, it reports the plate it read."""
 
     def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None: ...
+
+
+class WorldGate(BarrierPort, Protocol):
+    """A barrier as the yard uses it: a truck waits at it until it opens."""
+
+    opened: int
+
+    def arrive(self, truck_id: str) -> simpy.Event: ...
+
+
+class WorldWeighbridge(WeighbridgePort, Protocol):
+    """A weighbridge as the yard uses it: a truck waits on it for the controllers' decision."""
+
+    rejected: int
+
+    def weigh(self, truck_id: str, measured_kg: float, declared_kg: float) -> simpy.Event: ...
 
 
 class YardDevices(Protocol):
@@ -274,9 +318,9 @@ class YardDevices(Protocol):
 
     def crane(self, yard: YardModel, device_id: str, move: Sampler) -> WorldCrane: ...
 
-    def gate(self, yard: YardModel, device_id: str) -> Gate: ...
+    def gate(self, yard: YardModel, device_id: str) -> WorldGate: ...
 
-    def weighbridge(self, yard: YardModel, device_id: str) -> Weighbridge: ...
+    def weighbridge(self, yard: YardModel, device_id: str) -> WorldWeighbridge: ...
 
     def camera(self, yard: YardModel) -> WorldCamera: ...
 
@@ -318,7 +362,7 @@ class YardModel:
 
         self.gate_lanes = station("gate", st.gate)
         self.weighbridges = station("weighbridge", st.weighbridge)
-        self.scanners = station("scanner", st.scanner)
+        self.scanners = Scanners(self.env, f"{prefix}-scanner", st.scanner.servers, sampler(st.scanner.service, rng))
         inspection = st.inspection
         self.red_bays = Station(self.env, f"{prefix}-red-bays", inspection.red_bays, sampler(inspection.red.check, rng))
         self.yellow_check = sampler(inspection.yellow.check, rng)
@@ -425,17 +469,43 @@ class YardModel:
             carrier.under_crane = working
             carrier.update_use()
 
-    def crane_effect(self, cmd: CraneCommand) -> Placement:
+    def crane_refusal(self, cmd: CraneCommand) -> str | None:
+        """Why the move cannot be made as the world stands, or None if it can."""
         links = self.links
         c = links.containers.get(cmd.container_id)
         if c is None:
-            raise CommandRejected(f"{cmd.device_id}: unknown container {cmd.container_id}")
+            return f"unknown container {cmd.container_id}"
+        if cmd.op in ("load", "unload"):
+            carrier = links.carriers.get(cmd.carrier_id or "")
+            if carrier is None:
+                return f"no carrier {cmd.carrier_id!r}"
+            if carrier.node_id != self.node_id:
+                return f"{carrier.device_id} is at {carrier.node_id}, not under the crane at {self.node_id}"
+            if cmd.op == "load" and c.container_id not in self.loaded:
+                return f"{c.container_id} is not waiting on a truck at {self.prefix}"
+            if cmd.op == "load" and carrier.load is not None:
+                return f"{carrier.device_id} already carries {carrier.load}"
+            if cmd.op == "unload" and carrier.load != c.container_id:
+                return f"{carrier.device_id} does not carry {c.container_id}"
+        elif c.container_id not in self.stack:
+            return f"{c.container_id} is not on the stack at {self.prefix}"
+        to_truck = cmd.op == "deliver" or (cmd.op == "unload" and cmd.to_truck)
+        if to_truck and c.container_id not in self.pickup_waiting:
+            return f"no receiving truck for {c.container_id} at {self.prefix}"
+        return None
+
+    def crane_effect(self, cmd: CraneCommand) -> Placement:
+        """Move the container as the crane did. A move the world cannot follow changes
+        nothing and raises `CommandRejected` with the reason."""
+        reason = self.crane_refusal(cmd)
+        if reason is not None:
+            raise CommandRejected(f"{cmd.device_id}: {reason}")
+        links = self.links
+        c = links.containers[cmd.container_id]
         now = self.env.now
         if cmd.op == "load":
             carrier = links.carriers[cmd.carrier_id or ""]
-            lifted = self.loaded.pop(c.container_id, None)
-            if lifted is None or carrier.node_id != self.node_id or carrier.load is not None:
-                raise CommandRejected(f"{cmd.device_id}: cannot load {c.container_id} onto {cmd.carrier_id}")
+            lifted = self.loaded.pop(c.container_id)
             carrier.load = c.container_id
             carrier.update_use()
             c.location, c.departed_at = "carrier", now
@@ -447,8 +517,6 @@ class YardModel:
             return "carrier"
         if cmd.op == "unload":
             carrier = links.carriers[cmd.carrier_id or ""]
-            if carrier.load != c.container_id or carrier.node_id != self.node_id:
-                raise CommandRejected(f"{cmd.device_id}: {cmd.carrier_id} does not carry {c.container_id} here")
             carrier.load = None
             carrier.update_use()
             if cmd.to_truck:
@@ -461,16 +529,12 @@ class YardModel:
             c.reach(f"stack at {self.prefix}", now)
             return "stack"
         # deliver: stack -> receiving truck
-        if c.container_id not in self.stack:
-            raise CommandRejected(f"{cmd.device_id}: {c.container_id} is not on the stack")
         self.stack.discard(c.container_id)
         self.stack_level.change(now, -1)
         return self._onto_pickup(c)
 
     def _onto_pickup(self, c: Container) -> Placement:
-        event = self.pickup_waiting.pop(c.container_id, None)
-        if event is None:
-            raise CommandRejected(f"no receiving truck for {c.container_id} at {self.prefix}")
+        event = self.pickup_waiting.pop(c.container_id)
         c.location = "pickup"
         c.reach(f"on the receiving truck at {self.prefix}", self.env.now)
         event.succeed()
