@@ -3,11 +3,13 @@
 #   make test       check the code (ruff, mypy) and run the test suite
 # (make simulate runs the 8-lane scenario for a day and prints its KPI table.)
 # Each creates the virtual environment in .venv and installs the project when missing.
-# The protocol tests also need Debian's mosquitto (apt-get install mosquitto; .ci/run does it).
+# The protocol tests also need Debian's mosquitto (apt-get install mosquitto; .ci/run does it),
+# and Node.js for the VDA 5050 vehicle written by others (npm package vda-5050-lib, in tests/peers).
 
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+PEERS := tests/peers/node_modules/.installed
 SCENARIO ?= scenarios/huu_nghi_8lane.yaml
 
 .PHONY: serve simulate lint test bench clean
@@ -17,6 +19,11 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# the exact versions in package-lock.json, from the npm registry
+$(PEERS): tests/peers/package.json tests/peers/package-lock.json
+	npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error
+	touch $(PEERS)
 
 serve: $(STAMP)
 	$(VENV)/bin/checkpoint serve $(SCENARIO)
@@ -29,7 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict controllers
 
-test: lint
+test: lint $(PEERS)
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)

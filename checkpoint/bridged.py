@@ -123,6 +123,7 @@ class CarrierMirror:
         self.released_upto = 0
         self.idx = 0
         self.occupied = -1  # the block it stands or drives in
+        self.departed = False  # it has left nodes[idx] onto the next edge
         self.occupied_since = 0.0
         self.stopped_block = -1
         self.last_state: CarrierState | None = None
@@ -166,6 +167,7 @@ class CarrierMirror:
             self.nodes, self.seq_index = [first.node_id], {first.sequence_id: 0}
             self.edge_block, self.edge_length = [], []
             self.idx = self.released_upto = 0
+            self.departed = False
         else:
             start = self.seq_index.get(order.nodes[0].sequence_id)
             if start is None:
@@ -195,11 +197,16 @@ class CarrierMirror:
                 block = self.edge_block[e]
                 if block >= 0 and block != self.occupied:  # passed between two reports
                     self.links.safety.move(self.device_id, [block], [now], [now])
-            self.idx = max(self.idx, reached)
-        # the block it is in: the next edge while it drives on, else the one it came by
+            if reached > self.idx:
+                self.idx, self.departed = reached, False
+        # the block it is in: the next edge once it has set off on it (a vehicle that stops
+        # on an edge, or reports its stop before the node it reached, is still on it), else
+        # the one it came by
         ahead = state.driving and self.idx < self.released_upto
-        block = self.edge_block[self.idx] if ahead else self.edge_block[self.idx - 1] if self.idx > 0 else -1
-        if state.last_node_id in YARD_NODE.values() and not ahead:
+        self.departed = self.departed or ahead
+        on_edge = self.departed and self.idx < len(self.edge_block)
+        block = self.edge_block[self.idx] if on_edge else self.edge_block[self.idx - 1] if self.idx > 0 else -1
+        if state.last_node_id in YARD_NODE.values() and not on_edge:
             block = -1
         if block != self.occupied:
             if self.occupied >= 0:

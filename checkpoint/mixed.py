@@ -21,6 +21,8 @@ from controllers.layout import YARD_NODE
 from controllers.limits import SPEED_MAX
 from controllers.messages import Side
 from controllers.ports import EventSink
+from twin.geometry import SiteGeometry
+from twin.map_frame import vehicle_map
 from twin.scenario import Devices, Scenario
 from twin.world import World
 
@@ -111,9 +113,10 @@ class MixedRun:
             from hardware_bridge.mqtt_vehicles import VehicleLink
 
             v = devices.vehicles
+            site = vehicle_map(self.scenario, SiteGeometry.from_scenario(self.scenario))
             link = VehicleLink(
                 v.broker.host, v.broker.port, v.manufacturer, {c.carrier: c.version for c in v.carriers},
-                client_id=f"master-control-{self.scenario.name}", state_timeout_s=v.state_timeout_s,
+                client_id=f"master-control-{self.scenario.name}", state_timeout_s=v.state_timeout_s, site=site,
             )
             link.start(timeout)
             self.vehicle_link = link

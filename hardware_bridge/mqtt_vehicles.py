@@ -32,6 +32,7 @@ import paho.mqtt.client as mqtt
 
 from controllers.messages import CONNECTION_BROKEN, CarrierState, Command, Event, InstantActions, Order
 from controllers.ports import EventSink, not_taken
+from controllers.vehicle_map import VehicleMap
 from hardware_bridge.inbox import drain
 from hardware_bridge.vda5050 import (
     BadMessage,
@@ -82,9 +83,12 @@ class VehicleLink:
         *,
         client_id: str = "master-control",
         state_timeout_s: float = 10.0,
+        site: VehicleMap | None = None,
     ) -> None:
-        """`vehicles` maps each serial number to the VDA 5050 version it speaks."""
+        """`vehicles` maps each serial number to the VDA 5050 version it speaks; `site` is
+        the map whose node positions every order carries (none: line-guided orders)."""
         self.host, self.port, self.manufacturer = host, port, manufacturer
+        self.site = site
         self.status = {serial: VehicleStatus(serial, version) for serial, version in vehicles.items()}
         self.state_timeout_s = state_timeout_s
         self.inbox: queue.Queue[Event] = queue.Queue()
@@ -134,7 +138,7 @@ class VehicleLink:
         self._header += 1
         topic: Topic
         if isinstance(command, Order):
-            topic, message = "order", order_message(command, self._header, self.manufacturer, vehicle.version)
+            topic, message = "order", order_message(command, self._header, self.manufacturer, vehicle.version, site=self.site)
         elif isinstance(command, InstantActions):
             topic = "instantActions"
             message = instant_actions_message(command, self._header, self.manufacturer, vehicle.version)

@@ -9,6 +9,13 @@ refuses a payload that is too large, not JSON, or not valid against the schema, 
 Version 2.0 vehicles take the same order and instant-action messages; the `version`
 field is the vehicle's. The non-standard `report` flag of a node (where a simulated
 carrier should report) is dropped: a real vehicle reports every node.
+
+Given the site's `VehicleMap`, an order is one a free-navigating vehicle can drive:
+every node carries its `nodePosition` (x, y, mapId, the allowed deviation; theta, the
+heading it is reached with, on every node but the first, where the vehicle already
+stands), and every edge its `maxSpeed` and `orientation` (0: forwards along the edge).
+2.0 spells the deviation `allowedDeviationXy`, 2.1 `allowedDeviationXY`. Without a map
+the order is the line-guided one: node ids only.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 
 from controllers.messages import Action, CarrierState, Edge, InstantActions, Node, Order
+from controllers.vehicle_map import VehicleMap
 
 SCHEMAS = Path(__file__).resolve().parent / "vda5050_schemas"
 Topic = Literal["order", "instantActions", "state", "connection", "visualization", "factsheet"]
@@ -88,22 +96,59 @@ def _edge(e: Edge) -> dict[str, Any]:
     }
 
 
+def _node_position(site: VehicleMap, node_id: str, came_from: str | None, version: str) -> dict[str, Any]:
+    p = site.nodes[node_id]
+    position: dict[str, Any] = {"x": p.x, "y": p.y, "mapId": site.map_id}
+    position["allowedDeviationXy" if version.startswith("2.0") else "allowedDeviationXY"] = p.allowed_deviation_xy
+    if came_from is not None and came_from != node_id:
+        position["theta"] = round(site.heading(came_from, node_id), 6)
+        position["allowedDeviationTheta"] = round(site.allowed_deviation_theta, 6)
+    return position
+
+
 def order_message(
-    order: Order, header_id: int, manufacturer: str, version: str = "2.1.0", at: float | None = None
+    order: Order,
+    header_id: int,
+    manufacturer: str,
+    version: str = "2.1.0",
+    at: float | None = None,
+    site: VehicleMap | None = None,
 ) -> dict[str, Any]:
+    """The order as VDA 5050 JSON; with the site's map, one a free-navigating vehicle can
+    drive (a node the map does not know is sent without a position)."""
+    nodes = [_node(n) for n in order.nodes]
+    edges = [_edge(e) for e in order.edges]
+    if site is not None:
+        for i, node in enumerate(nodes):
+            if node["nodeId"] in site.nodes:
+                came_from = order.nodes[i - 1].node_id if i > 0 else None
+                if came_from is not None and came_from not in site.nodes:
+                    came_from = None
+                node["nodePosition"] = _node_position(site, node["nodeId"], came_from, version)
+        for edge in edges:
+            edge["maxSpeed"] = round(site.max_speed_mps, 3)
+            edge["orientation"] = 0.0  # forwards: carriers never drive the corridor backwards
+            edge["orientationType"] = "TANGENTIAL"
     return {
         **_header(header_id, manufacturer, order.device_id, version, at),
         "orderId": order.order_id,
         "orderUpdateId": order.order_update_id,
-        "nodes": [_node(n) for n in order.nodes],
-        "edges": [_edge(e) for e in order.edges],
+        "nodes": nodes,
+        "edges": edges,
     }
 
 
 def instant_actions_message(
     msg: InstantActions, header_id: int, manufacturer: str, version: str = "2.1.0", at: float | None = None
 ) -> dict[str, Any]:
-    return {**_header(header_id, manufacturer, msg.device_id, version, at), "actions": [_action(a) for a in msg.actions]}
+    """The instant actions as VDA 5050 JSON. The 2.0 JSON schema names the list
+    `instantActions` where the 2.0 text (and 2.1) name it `actions`: a 2.0 vehicle is sent
+    both, so that it finds the list whichever it was built from."""
+    actions = [_action(a) for a in msg.actions]
+    message = {**_header(header_id, manufacturer, msg.device_id, version, at), "actions": actions}
+    if version.startswith("2.0"):
+        message["instantActions"] = actions
+    return message
 
 
 def state_message(

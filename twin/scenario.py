@@ -79,6 +79,8 @@ class Site(Strict):
     corridor_path: Annotated[list[LatLon], Field(min_length=2)]
     lane_spacing_m: Annotated[float, Field(gt=0, le=20)] = 3.75
     yard_access_m: Annotated[float, Field(ge=0, le=2000)] = 150.0  # yard-internal drive to a lane end
+    # the id of the map free-navigating vehicles are given node positions in (twin/map_frame.py)
+    map_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")] = "lang-son-corridor"
 
 
 class Station(Strict):
