@@ -86,7 +86,7 @@ def rig(broker: Broker) -> Iterator[Rig]:
             proc.wait(timeout=10)
 
 
-def _run(mixed: MixedRun, minutes: float, during: Any = None) -> None:
+def run_mixed(mixed: MixedRun, minutes: float, during: Any = None) -> None:
     async def main() -> None:
         run = asyncio.create_task(mixed.run(minutes * 60))
         if during is not None:
@@ -120,7 +120,7 @@ def _check_world(mixed: MixedRun) -> dict[str, Any]:
 def test_hil_run_moves_containers_through_bridged_devices(rig: Rig) -> None:
     mixed = MixedRun(rig.scenario, speed=SPEED)
     world = mixed.open()
-    _run(mixed, minutes=80)
+    run_mixed(mixed, minutes=80)
     s = _check_world(mixed)
     devices = mixed.device_summary()
     assert s["containers_delivered"] > 0
@@ -169,7 +169,7 @@ def test_broker_restart_mid_run_stops_carriers_safely_and_loses_nothing(rig: Rig
         seen["back"] = {m.device_id: m.last_state for m in mirrors}  # type: ignore[union-attr]
         seen["back_idx"] = {m.device_id: m.idx for m in mirrors}  # type: ignore[union-attr]
 
-    _run(mixed, minutes=70, during=outage)
+    run_mixed(mixed, minutes=70, during=outage)
     s = _check_world(mixed)
     # the controllers were told at once that both vehicles were gone
     assert seen["told"] == {cid: True for cid in BRIDGED}
@@ -211,7 +211,7 @@ def test_a_vehicle_restarted_mid_crossing_is_given_the_rest_of_its_trip(rig: Rig
             "--version", "2.0.0", "--speed", str(CARRIER_MPS * SPEED), "--state-period", "0.5",
         )
 
-    _run(mixed, minutes=45, during=restart)
+    run_mixed(mixed, minutes=45, during=restart)
     _check_world(mixed)
     mirror = world.carriers["AGV-001"]
     assert isinstance(mirror, CarrierMirror)

@@ -26,6 +26,7 @@ import pytest
 import yaml
 from broker import Broker
 from conftest import ROOT, make_scenario
+from test_hil import run_mixed
 
 from checkpoint.bridged import CarrierMirror
 from checkpoint.live import ConsoleDevice
@@ -128,19 +129,6 @@ def rig(broker: Broker, tmp_path: Path) -> Iterator[Rig]:
         log.close()
 
 
-def _run(mixed: MixedRun, minutes: float, during: Any = None) -> None:
-    async def main() -> None:
-        run = asyncio.create_task(mixed.run(minutes * 60))
-        if during is not None:
-            await during(mixed)
-        await run
-
-    try:
-        asyncio.run(main())
-    finally:
-        mixed.close()
-
-
 def _mirror(mixed: MixedRun) -> CarrierMirror:
     mirror = mixed.world.carriers[SERIAL]
     assert isinstance(mirror, CarrierMirror)
@@ -168,7 +156,7 @@ async def _until(condition: Callable[[], bool], what: str, timeout_s: float = 40
 def test_a_vehicle_written_by_others_drives_trips_end_to_end(rig: Rig) -> None:
     mixed = MixedRun(rig.scenario, speed=SPEED)
     world = mixed.open()
-    _run(mixed, minutes=70)
+    run_mixed(mixed, minutes=70)
     s = _check(mixed, rig)
     mirror = _mirror(mixed)
     corridor = world.geometry.lanes[0].length_m
@@ -207,7 +195,7 @@ def test_a_vehicle_written_by_others_pauses_and_resumes_on_an_operator_command(r
         await _until(lambda: not mirror.paused and mirror.moving, "the vehicle never drove on", 10)
         seen["resumed_at"] = mirror.distance_m
 
-    _run(mixed, minutes=40, during=pause_and_resume)
+    run_mixed(mixed, minutes=40, during=pause_and_resume)
     _check(mixed, rig)
     assert console.replies["p1"].ok and console.replies["p2"].ok
     assert seen["after_pause"] == seen["paused_at"]  # it stood still while paused
@@ -229,7 +217,7 @@ def test_a_vehicle_written_by_others_comes_back_after_kill_9_and_restart(rig: Ri
         # it comes back where it last reported, with no order, as a restarted vehicle does
         rig.vehicle = rig.start(seen["node"])
 
-    _run(mixed, minutes=45, during=power_cut)
+    run_mixed(mixed, minutes=45, during=power_cut)
     _check(mixed, rig)
     mirror = _mirror(mixed)
     traffic = world.controller.traffic  # type: ignore[attr-defined]
