@@ -141,6 +141,14 @@ class CarrierMirror:
         return self.last_state is not None and CONNECTION_BROKEN in self.last_state.errors
 
     @property
+    def vehicle_errors(self) -> tuple[str, ...]:
+        return self.last_state.error_texts if self.last_state is not None else ()
+
+    @property
+    def warned(self) -> bool:
+        return self.last_state is not None and bool(self.last_state.warnings)
+
+    @property
     def load(self) -> str | None:
         """The container a crane put on it (the world's truth: an emulated vehicle has no
         load sensor)."""
@@ -451,6 +459,8 @@ class DeviceEvents:
     def publish(self, event: Event | CameraResult) -> None:
         if isinstance(event, CarrierState) and event.device_id in self.carriers:
             self.carriers[event.device_id].observe(event)
+        elif isinstance(event, CommandRefused) and event.device_id in self.carriers:
+            self.carriers[event.device_id].links.publish(event)  # the vehicle said no: for the controllers
         elif isinstance(event, CraneState) and event.device_id in self.cranes:
             self.cranes[event.device_id].observe(event)
         elif isinstance(event, CameraResult) and event.yard in self.cameras:

@@ -241,6 +241,7 @@ class LiveTwin:
         request = OperatorRequest(
             self.console.device_id, request_id, cast(OperatorAction, action),  # the controller refuses an unknown one
             carrier_id=args.get("carrier_id"), lane=args.get("lane"), direction=args.get("direction"),
+            yard=args.get("yard"),
         )
         self.world.runtime.publish(request)
         reply = self.console.replies.pop(request_id, None)
@@ -278,7 +279,8 @@ class LiveTwin:
         carrier = world.carriers.get(carrier_id)
         if carrier is None:
             return None
-        lat, lon, status, battery, load, flags = carrier_entry(carrier_view(world, carrier_id))
+        view = carrier_view(world, carrier_id)
+        lat, lon, status, battery, load, flags = carrier_entry(view)
         nodes = carrier.nodes
         container = world.containers.get(load) if load else None
         return {
@@ -288,6 +290,7 @@ class LiveTwin:
             "lon": lon,
             "status": status,
             "alarms": flags,
+            "notes": list(view.notes),  # why it stands or stalled, the vehicle's own error texts
             "battery_pct": battery,
             "order": {
                 "order_id": carrier.order_id or None,

@@ -72,9 +72,22 @@ def carrier_view(world: World, carrier_id: str, control: ControlView | None = No
         alarms.append("maintenance")
     if carrier.charging:
         alarms.append("charging")
+    notes: list[str] = []
+    if carrier_id in control.standing:
+        alarms.append("stands")
+        notes.append(f"stands: {control.standing[carrier_id]}")
+    if carrier_id in control.stalled:
+        alarms.append("stalled")
+        notes.append(f"stalled: {control.stalled[carrier_id]}")
+    if carrier_id in control.unplaced:
+        alarms.append("unplaced")
+        notes.append(f"not placed: {control.unplaced[carrier_id]}")
+    if carrier.warned:
+        alarms.append("warning")
+    notes.extend(carrier.vehicle_errors)
     return CarrierView(
         carrier_id, round(lat, 6), round(lon, 6), control.status.get(carrier_id, "unknown"),
-        round(battery), carrier.load, tuple(alarms),
+        round(battery), carrier.load, tuple(alarms), tuple(notes),
     )
 
 

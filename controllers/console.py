@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, get_args
 
 from controllers.lanes import DIRECTION_OF_HEADING, HEADING_OF, LanePlan, LaneRefused
+from controllers.layout import YARD_NODE
 from controllers.messages import (
     Action,
     Command,
@@ -60,6 +61,7 @@ REPLY_CODES: tuple[str, ...] = (
     "charger_when_released", "sent_to_charger", "waiting_for_charger",
     "already_out_of_service", "out_of_service", "out_of_service_at", "out_of_service_after_charge",
     "out_of_service_after_job", "not_out_of_service", "back_in_service", "back_in_service_still_stopped",
+    "bad_yard", "not_unplaced", "placing",
     # lanes
     "lane_already_closed", "lane_closed", "lane_closed_carriers_on", "lane_not_closed", "lane_opened",
     "last_open_lane", "not_reversible", "lane_turning", "lane_already_runs", "lane_turned",
@@ -124,6 +126,8 @@ class ConsoleSite(Protocol):
     traffic: TrafficControl
     operator: OperatorHolds
     pinned_lanes: set[int]
+    unplaced: dict[str, str]
+    now: float  # model seconds of the latest event
 
     @property
     def dispatch_held(self) -> bool: ...
@@ -166,6 +170,7 @@ class OperatorConsole:
             "close_lane": self._close_lane,
             "open_lane": self._open_lane,
             "set_lane_direction": self._set_lane_direction,
+            "place_carrier": self._place_carrier,
         }
         missing = set(OPERATOR_ACTIONS) ^ set(self.handlers)
         assert not missing, f"operator actions without a handler, or handlers without an action: {missing}"
@@ -450,15 +455,32 @@ class OperatorConsole:
         if cid not in self.site.operator.out_of_service:
             return False, _say("not_out_of_service", f"carrier {cid} is not out of service", carrier=cid), []
         self.site.operator.out_of_service.discard(cid)
-        out: list[Command] = []
+        out: list[Command] = self.site.traffic.try_again(cid, self.site.now)  # a carrier that stood: its order again
         if rec.status == IDLE and rec.known and rec.side is not None:
-            out = self.site.on_free(rec)  # takes a job now if one waits (or charges if it must)
+            out.extend(self.site.on_free(rec))  # takes a job now if one waits (or charges if it must)
         if self.site.operator.holds(cid):
             return True, _say(
                 "back_in_service_still_stopped", f"carrier {cid} is back in service but stays stopped{self._still(cid)}",
                 carrier=cid, why=self._why(cid),
             ), out
         return True, _say("back_in_service", f"carrier {cid} is back in service", carrier=cid), out
+
+    def _place_carrier(self, req: OperatorRequest) -> _Outcome:
+        """Tell a vehicle that came online off the site's nodes that it stands at a yard
+        (initPosition); it takes jobs once it reports from there."""
+        rec = self._carrier_of(req)
+        if isinstance(rec, Said):
+            return False, rec, []
+        cid, yard = rec.carrier_id, req.yard
+        if not isinstance(yard, str) or yard not in YARD_NODE:
+            return False, _say("bad_yard", f"place_carrier needs yard vietnam or china, not {yard!r}", value=repr(yard)), []
+        if cid not in self.site.unplaced:
+            return False, _say("not_unplaced", f"carrier {cid} is not waiting to be placed", carrier=cid), []
+        place = Action("initPosition", f"place-{next(self._actions)}", "NONE", (("lastNodeId", YARD_NODE[yard]),))
+        return True, _say(
+            "placing", f"carrier {cid} told it stands at the {yard.capitalize()} yard; it takes jobs once it reports there",
+            carrier=cid, side=yard,
+        ), [InstantActions(cid, (place,))]
 
     def _close_lane(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)

@@ -94,7 +94,7 @@ class CpsatController(SiteController):
     # --- events ------------------------------------------------------------------------
 
     def start(self, now: float) -> list[Command]:
-        return [SetTimer(self.replan_s, REPLAN)]
+        return [*super().start(now), SetTimer(self.replan_s, REPLAN)]
 
     def on_event(self, event: Event, now: float) -> list[Command]:
         self._now = now

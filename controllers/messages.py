@@ -29,9 +29,12 @@ Cargo = Literal["fruit", "electronics", "other"]
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    action_type: str  # startPause, stopPause, cancelOrder, startCharging, ...
+    action_type: str  # startPause, stopPause, cancelOrder, startCharging, initPosition, ...
     action_id: str
     blocking_type: Literal["NONE", "SOFT", "HARD"] = "HARD"
+    # (key, value) pairs, as VDA 5050's actionParameters; initPosition names the lastNodeId
+    # and the bridge adds that node's place in the vehicle's map
+    parameters: tuple[tuple[str, str | float | bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,12 @@ class CarrierState:
     battery_pct: float
     charging: bool
     load: str | None  # container id
+    # the types of its FATAL errors: while any is reported the carrier cannot work
     errors: tuple[str, ...] = ()
     order_finished: bool = False  # the whole base was driven and nothing is left
+    warnings: tuple[str, ...] = ()  # the types of its WARNING errors: shown, it works on
+    # every error as the vehicle worded it, level, description and references, for the operator
+    error_texts: tuple[str, ...] = ()
 
 
 # --- cranes, barriers, weighbridges, scanners -----------------------------------
@@ -203,6 +210,12 @@ class CommandRefused:
     device_id: str
     command: str  # the command's kind: "Order", "CraneCommand", ...
     reason: str
+    # what the device said the refusal is about, as (key, value) pairs: a VDA 5050
+    # vehicle's errorReferences ("orderId", "orderUpdateId", "actionId", ...)
+    refers_to: tuple[tuple[str, str], ...] = ()
+
+    def reference(self, key: str) -> str | None:
+        return next((value for k, value in self.refers_to if k == key), None)
 
 
 # --- the operator console ------------------------------------------------------------
@@ -220,6 +233,7 @@ OperatorAction = Literal[
     "close_lane",
     "open_lane",
     "set_lane_direction",
+    "place_carrier",
 ]
 LaneHeading = Literal["to_china", "to_vietnam"]
 # the error a vehicle's state carries while its link to master control is lost
@@ -240,6 +254,7 @@ class OperatorRequest:
     carrier_id: str | None = None
     lane: int | None = None  # lane index, as in `SiteLayout.lanes` (0-based)
     direction: LaneHeading | None = None
+    yard: Side | None = None  # where an operator places a carrier the controllers could not locate
 
 
 @dataclass(frozen=True, slots=True)

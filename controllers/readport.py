@@ -22,7 +22,10 @@ from controllers.site import SiteController
 
 READ_PORT_VERSION = 1
 
-Alarm = Literal["broken", "connection_lost", "low_battery", "paused", "maintenance", "charging"]
+Alarm = Literal[
+    "broken", "connection_lost", "low_battery", "paused", "maintenance", "charging", "stands", "stalled", "warning",
+    "unplaced",
+]
 BlockState = Literal["reserved", "occupied"]
 
 
@@ -35,6 +38,8 @@ class CarrierView:
     battery_pct: float
     container: str | None
     alarms: tuple[Alarm, ...]
+    # why: a carrier that stands or stalled, and the vehicle's own error texts
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +94,9 @@ class ControlView:
     headings: tuple[Heading, ...]  # per lane
     closed: frozenset[int]
     operator: OperatorView
+    standing: Mapping[str, str] = field(default_factory=dict)  # carrier -> why it stands
+    stalled: Mapping[str, str] = field(default_factory=dict)  # carrier -> how it stalled
+    unplaced: Mapping[str, str] = field(default_factory=dict)  # carrier -> where it says it is
 
 
 def control_view(site: SiteController) -> ControlView:
@@ -107,4 +115,7 @@ def control_view(site: SiteController) -> ControlView:
         operator=OperatorView(
             estop=holds.estop, corridor_paused=holds.corridor_paused, maintenance=tuple(sorted(holds.out_of_service))
         ),
+        standing=dict(site.traffic.standing),
+        stalled=dict(site.traffic.stalled),
+        unplaced=dict(site.unplaced),
     )

@@ -11,6 +11,10 @@ events and turns decisions into commands:
 - Lanes: each lane keeps one direction (reversible lanes are shared out between the
   directions at the start); a crossing takes the lane `choose_lane` names.
 - Blocks: released as soon as they are free (see `TrafficControl`).
+- Vehicles' answers: a refused order is sent again after a back-off, a bounded number
+  of times; then the carrier stands out of service with the vehicle's reason and an
+  alarm, until an operator returns it to service. Only FATAL errors stop a carrier;
+  WARNING ones are shown. A carrier that stalls on a released base is flagged.
 - Cranes: tasks wait in a queue ordered by `task_key`, served by the first idle crane.
 - Energy: a carrier below its low-battery level after a job goes to a charger.
 - Operators: requests from the control room are handled by `OperatorConsole`
@@ -47,6 +51,7 @@ from controllers.messages import (
     PickupArrived,
     PlateRead,
     ScannerState,
+    SetTimer,
     Side,
     TimerFired,
     WeighDecision,
@@ -65,7 +70,7 @@ from controllers.records import (
     CarrierRecord,
     YardDesk,
 )
-from controllers.traffic import TrafficControl
+from controllers.traffic import RESEND, STALL_SCAN, STALL_SCAN_S, CarrierAlarm, TrafficControl
 
 
 def _yard_of(node_id: str) -> Side | None:
@@ -97,7 +102,10 @@ class SiteController:
         self.operator = OperatorHolds()
         self.pinned_lanes: set[int] = set()  # directions an operator set: planners leave them
         self.refusals: deque[CommandRefused] = deque(maxlen=100)  # the latest, for the control room
+        # carriers that report from no node of the site: why, until an operator places them
+        self.unplaced: dict[str, str] = {}
         self._orders = 0
+        self.now = 0.0  # model seconds of the latest event
         self._seq = itertools.count()  # ties in the queues go to the older entry
         self.deadlines: dict[str, float] = {}  # container -> deadline (perishable cargo)
         self._battery_per_trip = 100 * max(
@@ -108,11 +116,12 @@ class SiteController:
     # --- controller interface ------------------------------------------------------
 
     def start(self, now: float) -> list[Command]:
-        return []
+        return [SetTimer(STALL_SCAN_S, STALL_SCAN)]
 
     def on_event(self, event: Event, now: float) -> list[Command]:
+        self.now = now
         if isinstance(event, CarrierState):
-            return self._on_carrier(event)
+            return self._on_carrier(event, now)
         if isinstance(event, CraneState):
             return self._on_crane(event)
         if isinstance(event, ContainerReady):
@@ -132,8 +141,10 @@ class SiteController:
             return self.console.handle(event)
         if isinstance(event, CommandRefused):
             self.refusals.append(event)
-            return []
-        if isinstance(event, (ScannerState, TimerFired)):
+            return self._on_refused(event, now)
+        if isinstance(event, TimerFired):
+            return self._on_timer(event, now)
+        if isinstance(event, ScannerState):
             return []
         raise TypeError(f"{self.name} controller got an unknown event {event!r}")
 
@@ -150,7 +161,13 @@ class SiteController:
         for rec in self.carriers.values():
             if rec.carrier_id in reasons:
                 continue
-            if rec.carrier_id in self.traffic.lost:
+            if rec.carrier_id in self.unplaced:
+                reasons[rec.carrier_id] = f"not placed: {self.unplaced[rec.carrier_id]}"
+            elif rec.carrier_id in self.traffic.standing:
+                reasons[rec.carrier_id] = f"stands: {self.traffic.standing[rec.carrier_id]}"
+            elif rec.carrier_id in self.traffic.stalled:
+                reasons[rec.carrier_id] = f"stalled: {self.traffic.stalled[rec.carrier_id]}"
+            elif rec.carrier_id in self.traffic.lost:
                 reasons[rec.carrier_id] = f"lost its order at {self.traffic.lost[rec.carrier_id]}: an operator must bring it back"
             elif rec.fault:
                 reasons[rec.carrier_id] = "under repair"
@@ -164,16 +181,24 @@ class SiteController:
 
     # --- carriers ---------------------------------------------------------------------
 
-    def _on_carrier(self, st: CarrierState) -> list[Command]:
+    def _on_carrier(self, st: CarrierState, now: float) -> list[Command]:
         rec = self.carriers[st.device_id]
         rec.battery_pct = st.battery_pct
         rec.load = st.load
         was_faulty, rec.fault = rec.fault, bool(st.errors)
-        out: list[Command] = list(self.traffic.on_state(st))
+        out: list[Command] = self._traffic_said(st.device_id, self.traffic.on_state(st, now))
         if not rec.known:  # its first report tells where it stands
             rec.known = True
             rec.side = _yard_of(st.last_node_id)
+            if rec.side is None and st.device_id not in self.traffic.trips:
+                self._unplaced(st, now)
             out.extend(self.assign_jobs())
+            return out
+        if st.device_id in self.unplaced:
+            rec.side = _yard_of(st.last_node_id)
+            if rec.side is not None:  # placed (initPosition): it takes jobs from here
+                del self.unplaced[st.device_id]
+                out.extend(self.assign_jobs())
             return out
         if st.order_finished and self.traffic.arrived(st):
             out.extend(self.traffic.finish(st.device_id))
@@ -189,6 +214,38 @@ class SiteController:
             out.extend(self.on_free(rec))
         if was_faulty and not rec.fault and rec.status == IDLE:
             out.extend(self.assign_jobs())
+        return out
+
+    def _unplaced(self, st: CarrierState, now: float) -> None:
+        """A vehicle that comes online where the controllers know no node gets no job: it
+        is shown with an alarm until an operator places it at a yard (initPosition)."""
+        where = f"lastNodeId {st.last_node_id!r}" if st.last_node_id else "no lastNodeId"
+        why = f"reports {where}, which is no yard of this site: an operator must place it (initPosition)"
+        self.unplaced[st.device_id] = why
+        self.traffic.alarms.append(CarrierAlarm(st.device_id, "unplaced", why, now))
+
+    def _on_refused(self, event: CommandRefused, now: float) -> list[Command]:
+        """A vehicle refused an order: the trip it belongs to is sent again or stands."""
+        order_id = event.reference("orderId")
+        if event.command != "Order" or event.device_id not in self.carriers or order_id is None:
+            return []
+        update = event.reference("orderUpdateId")
+        update_id = int(update) if update is not None and update.isdigit() else None
+        return self._traffic_said(event.device_id, self.traffic.refused(event.device_id, order_id, update_id, event.reason, now))
+
+    def _on_timer(self, event: TimerFired, now: float) -> list[Command]:
+        if event.tag.startswith(RESEND):
+            return self.traffic.resend(event.tag.removeprefix(RESEND))
+        if event.tag == STALL_SCAN:
+            self.traffic.stall_scan(now)
+            return [SetTimer(STALL_SCAN_S, STALL_SCAN)]
+        return []
+
+    def _traffic_said(self, carrier_id: str, out: list[Command]) -> list[Command]:
+        """A carrier whose vehicle would not take up its order is out of service until an
+        operator returns it (which sends its order again)."""
+        if carrier_id in self.traffic.standing:
+            self.operator.out_of_service.add(carrier_id)
         return out
 
     def _arrived(self, rec: CarrierRecord) -> list[Command]:

@@ -9,6 +9,13 @@ Lanes are one-way at any moment (the lane policy fixes a direction per lane), so
 carrier only ever waits for the carrier ahead of it on its lane: the waits form
 chains, never cycles, and the chain ends at a carrier that moves or is under repair.
 
+A vehicle that does not take up an order (it refuses it, or reports no order where the
+order starts) is sent it again after a back-off that doubles each time, at most
+`max_resends` times; then it stands where it is, with its reason and an alarm, until an
+operator brings it back (`try_again`). A vehicle with a base released ahead that makes no
+progress for several times the drive it should take, and reports no error, is flagged
+as stalled (`stall_scan`).
+
 Event economy: a carrier is asked to report once per base, half a base before its
 end, so that the base is extended while it drives; it reports on its own when it has
 to stop at the end of its base. If the carrier behind it stops, waiting for its
@@ -18,7 +25,9 @@ blocks as soon as they are free.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 from controllers.layout import (
     YARD_NODE,
@@ -28,7 +37,25 @@ from controllers.layout import (
     lane_node_id,
     other_side,
 )
-from controllers.messages import CarrierState, Edge, Node, Order, Side
+from controllers.messages import CarrierState, Command, Edge, Node, Order, SetTimer, Side
+
+RESEND = "traffic:resend:"  # timer tag, then the carrier id
+STALL_SCAN = "traffic:stall-scan"
+STALL_SCAN_S = 30.0  # model seconds between looks for stalled vehicles
+STALL_FACTOR = 3.0  # a vehicle may take this many times its drive at full speed ...
+STALL_SLACK_S = 60.0  # ... plus this, before it counts as stalled
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierAlarm:
+    """Raised once when a carrier stands because its vehicle would not take up its order,
+    when it stalls on a released base, or when it reports from a place that is no node of
+    the site (`unplaced`); `text` says why, in the vehicle's words where it gave any."""
+
+    carrier_id: str
+    kind: Literal["stands", "stalled", "unplaced"]
+    text: str
+    at: float  # model seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +124,12 @@ class Trip:
     # the orders sent under `order_id` until the vehicle first reports it: sent again,
     # unchanged, if it reports from the trip's start with no order (not yet received)
     unconfirmed: list[Order] = field(default_factory=list)
+    last_order: Order | None = None  # the latest order (update) sent
+    sends: int = 1  # times the latest order went out, the first included
+    resend_due: bool = False  # a resend waits for its back-off timer
+    refused: str = ""  # the vehicle's reason, the last time it refused the order
+    progress_at: float | None = None  # model time it last moved on, or was free to set off
+    halted: bool = False  # its latest state says it is paused or has a FATAL error
 
 
 @dataclass(slots=True)
@@ -110,6 +143,12 @@ class TrafficControl:
     lane_queue: list[list[str]] = field(default_factory=list)  # carriers on each lane, entry order
     lost: dict[str, str] = field(default_factory=dict)  # carriers that lost their order off their trip: node
     reissued: int = 0  # trips given again to vehicles that had lost their order
+    max_resends: int = 3
+    resend_after_s: float = 5.0  # model seconds before the first resend; doubled for each next one
+    standing: dict[str, str] = field(default_factory=dict)  # carriers whose vehicle would not take their order: why
+    stalled: dict[str, str] = field(default_factory=dict)  # carriers stalled on a released base: how
+    alarms: deque[CarrierAlarm] = field(default_factory=lambda: deque(maxlen=1000))
+    resends: int = 0  # orders sent again because a vehicle had not taken them up
     _routes: dict[tuple[int, Side], Route] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -118,6 +157,8 @@ class TrafficControl:
             raise ValueError("horizon_nodes must be at least 1")
         if self.max_base_blocks < 1 or self.follow_stride < 1:
             raise ValueError("max_base_blocks and follow_stride must be at least 1")
+        if self.max_resends < 0 or not self.resend_after_s > 0:
+            raise ValueError("max_resends must be at least 0 and resend_after_s more than 0")
         self.holder = [[None] * lane.n_blocks for lane in self.layout.lanes]
         self.lane_queue = [[] for _ in self.layout.lanes]
 
@@ -176,31 +217,42 @@ class TrafficControl:
     def finish(self, carrier_id: str) -> list[Order]:
         """The carrier reached the far yard: free everything it holds."""
         trip = self.trips.pop(carrier_id)
+        self.standing.pop(carrier_id, None)
+        self.stalled.pop(carrier_id, None)
         for b in trip.route.blocks[trip.freed_upto : trip.released_upto]:
             if b >= 0 and self.holder[trip.route.lane][b] == carrier_id:
                 self.holder[trip.route.lane][b] = None
         self.lane_queue[trip.route.lane].remove(carrier_id)
         return self._wake_waiters(trip.route.lane)
 
-    def on_state(self, state: CarrierState) -> list[Order]:
-        """A position report: free what the carrier has left, extend what can be extended."""
+    def on_state(self, state: CarrierState, now: float = 0.0) -> list[Command]:
+        """A position report: free what the carrier has left, extend what can be extended.
+        `now` (model seconds) times the back-off of resends and the stall watch."""
         trip = self.trips.get(state.device_id)
         if trip is None:
             return []
+        trip.halted = bool(state.errors or state.paused)
+        if trip.halted:
+            trip.progress_at = now  # it is not expected to move: the stall watch starts again
         if state.order_id != trip.order_id:
             if state.order_id != "":
                 return []  # an old report
             if trip.unconfirmed and state.last_node_id == trip.route.node_ids[trip.position]:
-                # still where the trip starts, before its order arrived (or the order was
-                # lost on the way): the same orders again, which a vehicle that has them ignores
-                return [] if state.errors else list(trip.unconfirmed)
+                # still where the trip starts: its order has not arrived yet, was lost on
+                # the way, or was refused; sent again after a back-off, a bounded number of times
+                return [] if state.errors else self._retry(trip, now)
             # a vehicle that reports no order at all has lost it (a restart): the plan is
             # reconciled with where it stands
-            return self._reissue(trip, state)
+            return self._reissue(trip, state, now)
         trip.unconfirmed.clear()
+        if state.order_update_id >= trip.update_id and not trip.resend_due:
+            trip.sends, trip.refused = 1, ""  # it has the latest update
         idx = trip.route.index_of.get(state.last_node_id)
         if idx is None or idx < trip.position:
             return []  # an old or foreign report: nothing to learn from it
+        if idx > trip.position:
+            trip.progress_at = now
+            self.stalled.pop(trip.carrier_id, None)
         trip.position = idx
         # A moving carrier at node idx is already in edge idx; a stopped one is still
         # at the end of edge idx-1, which it keeps until it reports moving on.
@@ -213,9 +265,9 @@ class TrafficControl:
                 lane_holder[b] = None
                 freed = True
         trip.freed_upto = max(trip.freed_upto, keep_from)
-        orders: list[Order] = []
-        if state.errors or state.paused:
-            return self._wake_waiters(trip.route.lane) if freed else orders
+        orders: list[Command] = []
+        if state.errors or state.paused or trip.carrier_id in self.standing:
+            return list(self._wake_waiters(trip.route.lane)) if freed else orders
         # extend in steps of at least half a base: fewer, longer orders
         if trip.released_upto - idx <= self.max_base_blocks // 2:
             own = self._extend(trip)
@@ -225,7 +277,7 @@ class TrafficControl:
             orders.extend(self._wake_waiters(trip.route.lane))
         return orders
 
-    def _reissue(self, trip: Trip, state: CarrierState) -> list[Order]:
+    def _reissue(self, trip: Trip, state: CarrierState, now: float) -> list[Command]:
         """Give a vehicle that lost its order the rest of its trip as a new order, from
         the node it stands on, over the blocks it still holds. A vehicle that stands
         where its trip cannot have taken it keeps its blocks and waits for an operator."""
@@ -235,6 +287,7 @@ class TrafficControl:
             return []
         self.lost.pop(trip.carrier_id, None)
         self.reissued += 1
+        trip.progress_at = now
         base, _, count = trip.order_id.partition("~")
         trip.order_id = f"{base}~{int(count or 0) + 1}"
         trip.update_id = -1
@@ -247,6 +300,102 @@ class TrafficControl:
                 lane_holder[b] = None
         trip.freed_upto = max(trip.freed_upto, idx - 1)
         return [self._order(trip, idx), *self._wake_waiters(trip.route.lane)]
+
+    # --- a vehicle that does not take up its order -------------------------------------
+
+    def refused(self, carrier_id: str, order_id: str, update_id: int | None, reason: str, now: float) -> list[Command]:
+        """The vehicle said it refuses order `order_id` (update `update_id`, if it said
+        which), in its words `reason`: sent again after a back-off, or it stands."""
+        trip = self.trips.get(carrier_id)
+        if trip is None or order_id != trip.order_id or carrier_id in self.standing:
+            return []  # not the order it drives now: a refusal of the past
+        if update_id is not None and update_id < trip.update_id:
+            return []  # an older update: the latest one is still to be answered
+        trip.refused = reason
+        return self._retry(trip, now)
+
+    def resend(self, carrier_id: str) -> list[Command]:
+        """The back-off is over: the order it has not taken up, again."""
+        trip = self.trips.get(carrier_id)
+        if trip is None or not trip.resend_due:
+            return []
+        trip.resend_due = False
+        if carrier_id in self.standing or trip.last_order is None:
+            return []
+        trip.sends += 1
+        self.resends += 1
+        return list(trip.unconfirmed) if trip.unconfirmed else [trip.last_order]
+
+    def try_again(self, carrier_id: str, now: float) -> list[Command]:
+        """An operator brings back a carrier that stands: its order is sent again, with a
+        fresh count of resends; a vehicle that never took the trip up gets a new order id."""
+        trip = self.trips.get(carrier_id)
+        if trip is None or self.standing.pop(carrier_id, None) is None:
+            return []
+        trip.sends, trip.refused, trip.resend_due, trip.progress_at = 1, "", False, now
+        if not trip.unconfirmed:
+            return [trip.last_order] if trip.last_order is not None else []
+        base, _, count = trip.order_id.partition("~")
+        trip.order_id = f"{base}~{int(count or 0) + 1}"
+        trip.update_id = -1
+        trip.unconfirmed.clear()
+        order = self._extend(trip)
+        return [order] if order is not None else []
+
+    def _retry(self, trip: Trip, now: float) -> list[Command]:
+        if trip.resend_due or trip.carrier_id in self.standing:
+            return []  # one resend at a time; none for a carrier that stands
+        if trip.sends > self.max_resends:
+            return self._stand(trip, now)
+        trip.resend_due = True
+        return [SetTimer(self.resend_after_s * 2 ** (trip.sends - 1), RESEND + trip.carrier_id)]
+
+    def _stand(self, trip: Trip, now: float) -> list[Command]:
+        """It stands until an operator brings it back. A vehicle that never took up the
+        trip stands where it starts and drives none of it: the blocks ahead go back."""
+        cid = trip.carrier_id
+        sent = f"sent {trip.sends} time{'s' if trip.sends > 1 else ''}"
+        if trip.refused:
+            why = f"refused order {trip.order_id} ({sent}): {trip.refused}"
+        else:
+            why = f"did not take up order {trip.order_id} ({sent}) and gave no reason"
+        self.standing[cid] = why
+        self.alarms.append(CarrierAlarm(cid, "stands", why, now))
+        if not trip.unconfirmed:
+            return []  # it may still drive the base it took before: it keeps every block
+        lane_holder = self.holder[trip.route.lane]
+        for e in range(max(trip.position, trip.freed_upto), trip.released_upto):
+            b = trip.route.blocks[e]
+            if b >= 0 and lane_holder[b] == cid:
+                lane_holder[b] = None
+        trip.released_upto = trip.position
+        return list(self._wake_waiters(trip.route.lane))
+
+    # --- stalls ---------------------------------------------------------------------------
+
+    def stall_scan(self, now: float) -> None:
+        """Flag each vehicle that has a base released ahead of it and has not moved on
+        for `STALL_FACTOR` times the drive to its base end at full speed (plus
+        `STALL_SLACK_S`), while it reports no error and is not paused."""
+        speed = self.layout.fleet.speed_mps
+        for cid, trip in self.trips.items():
+            if trip.released_upto <= trip.position or trip.halted:
+                trip.progress_at = now  # nothing released ahead, or paused or broken: not expected to move
+                continue
+            if trip.progress_at is None:
+                trip.progress_at = now  # its first look: the clock starts
+            if cid in self.stalled or cid in self.standing or trip.unconfirmed:
+                continue
+            ahead_m = sum(e.length_m for e in trip.route.base_edges[trip.position : trip.released_upto])
+            allowed = STALL_FACTOR * ahead_m / speed + STALL_SLACK_S
+            if now - trip.progress_at > allowed:
+                at = trip.route.node_ids[trip.position]
+                why = (
+                    f"has not moved on from {at} for {now - trip.progress_at:.0f} s with {ahead_m:.0f} m released"
+                    f" ahead (expected within {allowed:.0f} s) and reports no error"
+                )
+                self.stalled[cid] = why
+                self.alarms.append(CarrierAlarm(cid, "stalled", why, now))
 
     # --- internals ---------------------------------------------------------------
 
@@ -310,4 +459,6 @@ class TrafficControl:
         order = Order(trip.carrier_id, trip.order_id, trip.update_id, tuple(nodes), edges)
         if trip.unconfirmed or trip.update_id == 0:
             trip.unconfirmed.append(order)
+        trip.last_order = order
+        trip.sends = 1
         return order

@@ -16,6 +16,12 @@ with a state carrying the error CONNECTION_BROKEN, so that the vehicle keeps its
 reserved blocks and gets no job; orders for it are held, not sent, and go out (at the next
 `drain`) once it is back online; its first state after that is passed on for the controllers to
 reconcile with their plan.
+
+Refusals: a vehicle that refuses an order or an instant action says so in an error whose
+errorReferences name it (orderId, or actionId), or with an action state FAILED. Each
+such answer to a command this link sent is told to the controllers once, as a
+`CommandRefused` with the vehicle's own words and references, however many states
+still carry the error.
 """
 
 from __future__ import annotations
@@ -30,7 +36,15 @@ from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
-from controllers.messages import CONNECTION_BROKEN, CarrierState, Command, Event, InstantActions, Order
+from controllers.messages import (
+    CONNECTION_BROKEN,
+    CarrierState,
+    Command,
+    CommandRefused,
+    Event,
+    InstantActions,
+    Order,
+)
 from controllers.ports import EventSink, not_taken
 from controllers.vehicle_map import VehicleMap
 from hardware_bridge.inbox import drain
@@ -39,6 +53,8 @@ from hardware_bridge.vda5050 import (
     Topic,
     carrier_state,
     decode,
+    error_references,
+    error_text,
     instant_actions_message,
     order_message,
     schema_errors,
@@ -56,6 +72,21 @@ class VehicleStatus:
     last_state: CarrierState | None = None
     last_state_at: float = 0.0
     held: list[Command] = field(default_factory=list)  # commands waiting for the vehicle to be back
+    # what was sent to it, to tell its refusals of those from other errors (the latest few)
+    orders_sent: dict[str, int] = field(default_factory=dict)  # orderId -> latest orderUpdateId
+    actions_sent: dict[str, str] = field(default_factory=dict)  # actionId -> actionType
+    errors_seen: frozenset[str] = frozenset()  # the errors of its previous state
+    failed_seen: set[str] = field(default_factory=set)  # action ids already told FAILED
+
+
+REMEMBERED = 32  # orders and instant actions per vehicle whose refusal can still be told
+
+
+def _remember(sent: dict[str, Any], key: str, value: Any) -> None:
+    sent.pop(key, None)
+    sent[key] = value
+    while len(sent) > REMEMBERED:
+        del sent[next(iter(sent))]
 
 
 class VehiclePort:
@@ -141,12 +172,21 @@ class VehicleLink:
             topic, message = "order", order_message(command, self._header, self.manufacturer, vehicle.version, site=self.site)
         elif isinstance(command, InstantActions):
             topic = "instantActions"
-            message = instant_actions_message(command, self._header, self.manufacturer, vehicle.version)
+            message = instant_actions_message(command, self._header, self.manufacturer, vehicle.version, site=self.site)
         else:
             raise TypeError(f"a vehicle takes orders and instant actions, not {type(command).__name__}")
         problems = schema_errors(topic, message)
         if problems:  # never send what the standard does not allow
             raise ValueError(f"{topic} for {vehicle.serial} breaks the VDA 5050 schema: {problems[:3]}")
+        with self._lock:
+            if isinstance(command, Order):
+                _remember(vehicle.orders_sent, command.order_id, command.order_update_id)
+                for node in command.nodes:
+                    for a in node.actions:
+                        _remember(vehicle.actions_sent, a.action_id, a.action_type)
+            else:
+                for a in command.actions:
+                    _remember(vehicle.actions_sent, a.action_id, a.action_type)
         self.client.publish(topic_name(self.manufacturer, vehicle.serial, topic), json.dumps(message), qos=0)
         self.sent += 1
 
@@ -179,7 +219,44 @@ class VehicleLink:
         if kind == "connection":
             self._on_connection(vehicle, message["connectionState"])
         else:
+            for refusal in self._refusals(vehicle, message):
+                self.inbox.put(refusal)
             self._on_state(vehicle, carrier_state(message))
+
+    def _refusals(self, vehicle: VehicleStatus, message: dict[str, Any]) -> list[CommandRefused]:
+        """The vehicle's answers in this state that refuse a command this link sent and
+        that its previous state did not already carry."""
+        with self._lock:
+            orders, actions = dict(vehicle.orders_sent), dict(vehicle.actions_sent)
+        out: list[CommandRefused] = []
+        seen: set[str] = set()
+        for error in message["errors"]:
+            key = json.dumps(error, sort_keys=True)
+            seen.add(key)
+            if key in vehicle.errors_seen:
+                continue
+            references = error_references(error)
+            named = dict(references)
+            if "orderId" not in named and named.get("topic") == "order" and orders:
+                # refused before the order could be read: the latest one sent
+                named["orderId"] = next(reversed(orders))
+                references = (*references, ("orderId", named["orderId"]))
+            if named.get("orderId") in orders:
+                out.append(CommandRefused(vehicle.serial, "Order", error_text(error), references))
+            elif named.get("actionId") in actions or named.get("topic") == "instantActions":
+                out.append(CommandRefused(vehicle.serial, "InstantActions", error_text(error), references))
+        vehicle.errors_seen = frozenset(seen)
+        vehicle.failed_seen.intersection_update(actions)  # only those it may still report
+        for state in message.get("actionStates") or []:
+            action_id = state["actionId"]
+            if state["actionStatus"] != "FAILED" or action_id not in actions or action_id in vehicle.failed_seen:
+                continue
+            vehicle.failed_seen.add(action_id)
+            why = f"{state.get('actionType') or actions[action_id]} {action_id} FAILED"
+            if state.get("resultDescription"):
+                why += f": {state['resultDescription']}"
+            out.append(CommandRefused(vehicle.serial, "InstantActions", why, (("actionId", action_id),)))
+        return out
 
     def _drop(self, why: str) -> None:
         self.dropped += 1

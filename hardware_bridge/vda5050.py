@@ -76,8 +76,17 @@ def _header(header_id: int, manufacturer: str, serial: str, version: str, at: fl
     }
 
 
-def _action(a: Action) -> dict[str, Any]:
-    return {"actionType": a.action_type, "actionId": a.action_id, "blockingType": a.blocking_type}
+def _action(a: Action, site: VehicleMap | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"actionType": a.action_type, "actionId": a.action_id, "blockingType": a.blocking_type}
+    parameters = dict(a.parameters)
+    node = parameters.get("lastNodeId")
+    if a.action_type == "initPosition" and site is not None and isinstance(node, str) and node in site.nodes:
+        # the node's place in the vehicle's map; at a yard it faces along the site's x axis
+        p = site.nodes[node]
+        parameters = {"x": p.x, "y": p.y, "theta": 0.0, "mapId": site.map_id, **parameters}
+    if parameters:
+        action["actionParameters"] = [{"key": k, "value": v} for k, v in parameters.items()]
+    return action
 
 
 def _node(n: Node) -> dict[str, Any]:
@@ -139,12 +148,18 @@ def order_message(
 
 
 def instant_actions_message(
-    msg: InstantActions, header_id: int, manufacturer: str, version: str = "2.1.0", at: float | None = None
+    msg: InstantActions,
+    header_id: int,
+    manufacturer: str,
+    version: str = "2.1.0",
+    at: float | None = None,
+    site: VehicleMap | None = None,
 ) -> dict[str, Any]:
     """The instant actions as VDA 5050 JSON. The 2.0 JSON schema names the list
     `instantActions` where the 2.0 text (and 2.1) name it `actions`: a 2.0 vehicle is sent
-    both, so that it finds the list whichever it was built from."""
-    actions = [_action(a) for a in msg.actions]
+    both, so that it finds the list whichever it was built from. With the site's map an
+    initPosition at a node carries that node's x, y, theta and mapId."""
+    actions = [_action(a, site) for a in msg.actions]
     message = {**_header(header_id, manufacturer, msg.device_id, version, at), "actions": actions}
     if version.startswith("2.0"):
         message["instantActions"] = actions
@@ -176,7 +191,8 @@ def state_message(
         "loads": [{"loadId": state.load, "loadType": "container"}] if state.load else [],
         "actionStates": [],
         "batteryState": {"batteryCharge": round(state.battery_pct, 2), "charging": state.charging},
-        "errors": [{"errorType": e, "errorLevel": "FATAL"} for e in state.errors],
+        "errors": [{"errorType": e, "errorLevel": "FATAL"} for e in state.errors]
+        + [{"errorType": e, "errorLevel": "WARNING"} for e in state.warnings],
         "safetyState": {"eStop": "NONE", "fieldViolation": False},
     }
 
@@ -213,6 +229,25 @@ def carrier_state(message: dict[str, Any]) -> CarrierState:
         battery_pct=float(battery["batteryCharge"]),
         charging=battery["charging"],
         load=loads[0].get("loadId") if loads else None,
-        errors=tuple(e["errorType"] for e in message["errors"]),
+        errors=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] != "WARNING"),
         order_finished=bool(message["orderId"]) and not message["nodeStates"] and not message["edgeStates"],
+        warnings=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] == "WARNING"),
+        error_texts=tuple(error_text(e) for e in message["errors"]),
     )
+
+
+def error_references(error: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """An error's errorReferences as (key, value) pairs."""
+    return tuple((str(r["referenceKey"]), str(r["referenceValue"])) for r in error.get("errorReferences") or [])
+
+
+def error_text(error: dict[str, Any]) -> str:
+    """One error as the operator reads it: level, type, the vehicle's own description,
+    what it refers to."""
+    text = f"{error['errorLevel']} {error['errorType']}"
+    if error.get("errorDescription"):
+        text += f": {error['errorDescription']}"
+    references = error_references(error)
+    if references:
+        text += " (" + ", ".join(f"{k} {v}" for k, v in references) + ")"
+    return text

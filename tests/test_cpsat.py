@@ -17,7 +17,7 @@ def known(ctrl: CpsatController | FifoController | GreedyController, **where: st
 
 def test_start_asks_for_the_rolling_replan_and_a_timer_replans() -> None:
     ctrl = CpsatController(make_layout(), replan_s=300)
-    assert ctrl.start(0.0) == [SetTimer(300, REPLAN)]
+    assert SetTimer(300, REPLAN) in ctrl.start(0.0)
     known(ctrl, C1="china")
     ctrl.on_event(ready("X1", "vietnam", arrived_at=0.0), 1.0)
     out = ctrl.on_event(TimerFired(REPLAN), 300.0)

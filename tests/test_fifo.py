@@ -39,11 +39,13 @@ from controllers.messages import (
     PickupArrived,
     PlateRead,
     ScannerState,
+    SetTimer,
     Side,
     TimerFired,
     WeighDecision,
     WeightReading,
 )
+from controllers.traffic import STALL_SCAN, STALL_SCAN_S
 
 CONTROLLERS = Path(__file__).resolve().parents[1] / "controllers"
 CARRIERS = ("C1", "C2", "C3", "C4")
@@ -588,7 +590,8 @@ def test_random_crane_faults_never_double_book_a_crane(seed: int, n_cranes: int,
 
 def test_scanner_state_and_timers_are_ignored() -> None:
     ctrl = FifoController(make_layout())
-    assert ctrl.start(0.0) == []
+    assert ctrl.start(0.0) == [SetTimer(STALL_SCAN_S, STALL_SCAN)]  # the stall watch, nothing else
+    assert ctrl.on_event(TimerFired(STALL_SCAN), 30.0) == [SetTimer(STALL_SCAN_S, STALL_SCAN)]
     assert ctrl.on_event(ScannerState("VN-scanner", "vietnam", True), 1.0) == []
     assert ctrl.on_event(TimerFired("tick"), 2.0) == []
 

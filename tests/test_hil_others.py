@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from test_hil import run_mixed
 from checkpoint.bridged import CarrierMirror
 from checkpoint.live import ConsoleDevice
 from checkpoint.mixed import MixedRun
+from checkpoint.snapshot import carrier_view
 from controllers.messages import OperatorRequest
 from controllers.vehicle_map import VehicleMap
 from twin.geometry import SiteGeometry
@@ -59,6 +60,7 @@ class Wire:
     counts: collections.Counter[str]
     errors: list[dict[str, Any]]
     client: mqtt.Client
+    actions: list[dict[str, Any]] = field(default_factory=list)  # every instant action sent
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Rig:
     broker: Broker
     wire: Wire
     vehicle: subprocess.Popen[bytes]
-    start: Callable[[str], subprocess.Popen[bytes]]  # the vehicle process, standing on a node
+    start: Callable[..., subprocess.Popen[bytes]]  # the vehicle process, standing on a node
 
 
 def _listen(broker: Broker) -> Wire:
@@ -77,6 +79,8 @@ def _listen(broker: Broker) -> Wire:
     def on_message(_client: Any, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         topic = msg.topic.rsplit("/", 1)[-1]
         wire.counts[topic] += 1
+        if topic == "instantActions":
+            wire.actions.extend(json.loads(msg.payload).get("actions", []))
         if topic == "state":
             for error in json.loads(msg.payload).get("errors", []):
                 if error not in wire.errors:
@@ -102,12 +106,13 @@ def rig(broker: Broker, tmp_path: Path) -> Iterator[Rig]:
     site = vehicle_map(scenario, SiteGeometry.from_scenario(scenario))
     log = (tmp_path / "vehicle.log").open("ab")
 
-    def start(node_id: str) -> subprocess.Popen[bytes]:
+    def start(node_id: str, last_node: str | None = None) -> subprocess.Popen[bytes]:
+        """The vehicle at `node_id`'s place; it believes its last node is `last_node`."""
         p = site.nodes[node_id]
         args = [
             node, str(PEERS / "vda5050_lib_vehicle.js"), "--broker", f"127.0.0.1:{broker.port}",
             "--manufacturer", devices["vehicles"]["manufacturer"], "--serial", SERIAL,
-            "--map-id", site.map_id, "--x", str(p.x), "--y", str(p.y), "--last-node", node_id,
+            "--map-id", site.map_id, "--x", str(p.x), "--y", str(p.y), "--last-node", last_node or node_id,
             "--speed", str(CARRIER_MPS), "--time-lapse", str(SPEED), "--state-period-ms", "500",
         ]
         return subprocess.Popen(args, cwd=PEERS, stdout=log, stderr=log)
@@ -224,3 +229,87 @@ def test_a_vehicle_written_by_others_comes_back_after_kill_9_and_restart(rig: Ri
     assert traffic.reissued >= 1 and SERIAL not in traffic.lost
     assert mirror.order_id != seen["order"]  # the rest of its trip came as a new order
     assert mirror.distance_m > seen["distance"] + 1000, "it did not go on after the restart"
+
+
+def test_a_refused_order_raises_one_alarm_with_the_vehicles_reason_and_a_bounded_number_of_resends(rig: Rig) -> None:
+    """Orders without node positions, which this free-navigating vehicle refuses: the
+    controllers send each at most `max_resends` times more, then the carrier stands with
+    the vehicle's reason and one alarm. Returned to service with orders it can drive, it
+    drives."""
+    mixed = MixedRun(rig.scenario, speed=SPEED)
+    world = mixed.open()
+    link = mixed.vehicle_link
+    link.site = None  # line-guided orders: node ids only, no positions
+    console = ConsoleDevice()
+    world.runtime.attach(console)
+    traffic = world.controller.traffic  # type: ignore[attr-defined]
+    seen: dict[str, Any] = {}
+
+    async def refuse_then_recover(mixed: MixedRun) -> None:
+        await _until(lambda: SERIAL in traffic.standing, f"{SERIAL} never stood after its refusals", 90)
+        await asyncio.sleep(2.0)  # two model minutes more: nothing else goes out
+        seen["orders"] = rig.wire.counts["order"]
+        seen["alarms"] = [a for a in traffic.alarms if a.carrier_id == SERIAL]
+        seen["view"] = carrier_view(world, SERIAL)
+        seen["distance"] = _mirror(mixed).distance_m
+        link.site = rig.site  # the map is back: orders it can drive
+        world.runtime.publish(OperatorRequest(console.device_id, "r1", "return_to_service", carrier_id=SERIAL))
+        await _until(lambda: _mirror(mixed).distance_m > 500, f"{SERIAL} did not drive once returned to service", 60)
+
+    run_mixed(mixed, minutes=60, during=refuse_then_recover)
+    # every order it was sent went out at most 1 + max_resends times: no storm
+    assert seen["orders"] == 1 + traffic.max_resends
+    assert seen["distance"] == 0.0  # it drove nothing of the order it refused
+    alarms = seen["alarms"]
+    assert len(alarms) == 1 and alarms[0].kind == "stands"
+    assert "missing nodePosition" in alarms[0].text  # the vehicle's own words
+    # the operator sees why, and the vehicle's error with its references
+    view = seen["view"]
+    assert "stands" in view.alarms and "warning" in view.alarms
+    assert any("missing nodePosition" in n for n in view.notes) and any("orderId" in n for n in view.notes)
+    # each refusal reached the controllers once, and every one refused this vehicle's orders
+    refused = [r for r in world.controller.refusals if r.device_id == SERIAL]
+    assert len(refused) == 1 + traffic.max_resends
+    assert all(r.command == "Order" and "missing nodePosition" in r.reason for r in refused)
+    assert console.replies["r1"].ok
+    s = summarise(world)
+    assert s["safety_violations"] == 0 and s["containers_lost"] == 0
+    assert SERIAL not in traffic.standing
+
+
+def test_a_vehicle_that_starts_where_no_node_is_known_is_placed_by_init_position(rig: Rig) -> None:
+    """The vehicle comes online standing at the Vietnam yard, but reports lastNodeId "0"
+    (its own default): it is shown with an alarm and gets no job until an operator places
+    it; the initPosition it is sent carries the yard's place in the map."""
+    rig.vehicle.terminate()
+    rig.vehicle.wait(timeout=10)
+    rig.vehicle = rig.start("VN", last_node="0")
+    mixed = MixedRun(rig.scenario, speed=SPEED)
+    world = mixed.open()
+    console = ConsoleDevice()
+    world.runtime.attach(console)
+    ctrl = world.controller
+    seen: dict[str, Any] = {}
+
+    async def place(mixed: MixedRun) -> None:
+        await _until(lambda: SERIAL in ctrl.unplaced, f"{SERIAL} was never shown as unplaced", 30)  # type: ignore[attr-defined]
+        await asyncio.sleep(2.0)  # two model minutes: no job for it meanwhile
+        seen["orders"] = rig.wire.counts["order"]
+        seen["view"] = carrier_view(world, SERIAL)
+        world.runtime.publish(OperatorRequest(console.device_id, "r1", "place_carrier", carrier_id=SERIAL, yard="vietnam"))
+        await _until(lambda: SERIAL not in ctrl.unplaced, "it never reported from the yard it was placed at", 20)  # type: ignore[attr-defined]
+        await _until(lambda: _mirror(mixed).distance_m > 500, f"{SERIAL} did not drive once placed", 60)
+
+    run_mixed(mixed, minutes=45, during=place)
+    assert seen["orders"] == 0  # no order while nobody knew where it stood
+    assert "unplaced" in seen["view"].alarms and any("'0'" in n for n in seen["view"].notes)
+    alarms = [a for a in ctrl.traffic.alarms if a.carrier_id == SERIAL]  # type: ignore[attr-defined]
+    assert [a.kind for a in alarms] == ["unplaced"]
+    assert console.replies["r1"].ok
+    placed = [a for a in rig.wire.actions if a["actionType"] == "initPosition"]
+    assert len(placed) == 1
+    params = {p["key"]: p["value"] for p in placed[0]["actionParameters"]}
+    vn = rig.site.nodes["VN"]
+    assert params == {"x": vn.x, "y": vn.y, "theta": 0.0, "mapId": rig.site.map_id, "lastNodeId": "VN"}
+    s = _check(mixed, rig)
+    assert s["commands_refused"] == 0 and _mirror(mixed).distance_m > 500

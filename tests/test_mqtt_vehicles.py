@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from broker import Broker, Sink
 
-from controllers.messages import Action, CarrierState, InstantActions, Node, Order
+from controllers.messages import Action, CarrierState, CommandRefused, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 from hardware_bridge.vda5050 import schema_errors, state_message, timestamp
 
@@ -158,3 +158,59 @@ def test_no_broker_is_a_clear_error() -> None:
     lk = VehicleLink("127.0.0.1", free_port(), MAKER, {"AGV-1": "2.1.0"})
     with pytest.raises(ConnectionError, match="no MQTT broker answered"):
         lk.start(timeout_s=1.0)
+
+
+def _refusing_state(serial: str, errors: list[dict[str, Any]], header: int, **extra: Any) -> dict[str, Any]:
+    message = state_message(state(serial, order_id="", order_finished=False), header, MAKER)
+    message.update(errors=errors, **extra)
+    assert schema_errors("state", message) == []
+    return message
+
+
+def _error(kind: str, level: str, description: str, **refs: str) -> dict[str, Any]:
+    return {
+        "errorType": kind, "errorLevel": level, "errorDescription": description,
+        "errorReferences": [{"referenceKey": k, "referenceValue": v} for k, v in refs.items()],
+    }
+
+
+def test_a_refusal_is_told_to_the_controllers_once_with_the_vehicles_words(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")
+    v.send("state", state_message(state("AGV-1", order_id="", order_finished=False), 1, MAKER))
+    wait_for(lambda: link.status["AGV-1"].online)
+    link.port_for("AGV-1").accept(order("AGV-1"))
+    link.port_for("AGV-1").accept(InstantActions("AGV-1", (Action("startPause", "p1"),)))
+    wait_for(lambda: len(v.received) == 2)
+    refusal = _error("noRouteError", "WARNING", "order route is not traversable: missing nodePosition",
+                     topic="order", headerId="1", orderId="o1", orderUpdateId="0")
+    other = _error("batteryLow", "WARNING", "charge soon")  # about no command of ours
+    foreign = _error("orderError", "WARNING", "not ours", orderId="o-someone-else")
+    # the vehicle keeps its errors in every state that follows, as vehicles do
+    for header in (2, 3, 4):
+        v.send("state", _refusing_state("AGV-1", [refusal, other, foreign], header))
+    failed = {"actionId": "p1", "actionType": "startPause", "actionStatus": "FAILED", "resultDescription": "not while charging"}
+    for header in (5, 6):
+        v.send("state", _refusing_state("AGV-1", [refusal, other, foreign], header, actionStates=[failed]))
+    sink = Sink()
+    wait_for(lambda: (link.drain(sink), len(sink.states()) >= 6)[1])
+    refused = [e for e in sink.events if isinstance(e, CommandRefused)]
+    assert [(r.command, r.device_id) for r in refused] == [("Order", "AGV-1"), ("InstantActions", "AGV-1")]
+    assert refused[0].reference("orderId") == "o1" and refused[0].reference("orderUpdateId") == "0"
+    assert "missing nodePosition" in refused[0].reason and refused[0].reason.startswith("WARNING noRouteError")
+    assert refused[1].reference("actionId") == "p1" and "not while charging" in refused[1].reason
+    # a refusal comes before the state that carried it
+    assert isinstance(sink.events[sink.events.index(refused[0]) + 1], CarrierState)
+    # WARNING errors are shown, they do not make the carrier faulty; the texts keep the references
+    last = sink.states()[-1]
+    assert last.errors == () and set(last.warnings) == {"noRouteError", "batteryLow", "orderError"}
+    assert any("orderId o1" in t for t in last.error_texts)
+    # the order sent again and refused again: a new error (its header differs), told again
+    link.port_for("AGV-1").accept(order("AGV-1"))
+    again = _error("noRouteError", "WARNING", "order route is not traversable: missing nodePosition",
+                   topic="order", headerId="3", orderId="o1", orderUpdateId="0")
+    v.send("state", _refusing_state("AGV-1", [refusal, again], 7))
+    fatal = _error("driveError", "FATAL", "motor")
+    v.send("state", _refusing_state("AGV-1", [refusal, again, fatal], 8))
+    wait_for(lambda: (link.drain(sink), len(sink.states()) >= 8)[1])
+    assert len([e for e in sink.events if isinstance(e, CommandRefused)]) == 3
+    assert sink.states()[-1].errors == ("driveError",)  # FATAL: the carrier cannot work

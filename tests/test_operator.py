@@ -12,7 +12,7 @@ import pytest
 from conftest import make_scenario, reference_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fifo import crane_done, init, lane_of, load_and_cross, make_layout, of, one, ready, task
+from test_fifo import crane_done, cstate, init, lane_of, load_and_cross, make_layout, of, one, ready, task
 
 from controllers.console import OPERATOR_ACTIONS, REPLY_CODES, STOP_REASONS
 from controllers.cpsat import REPLAN, CpsatController
@@ -80,7 +80,7 @@ def controller(name: str, layout: SiteLayout | None = None) -> SiteController:
 
 def test_the_console_messages_are_an_event_and_a_command_and_every_action_is_handled() -> None:
     assert OperatorRequest in get_args(Event) and OperatorReply in get_args(Command)
-    assert OPERATOR_ACTIONS == get_args(OperatorAction) and len(OPERATOR_ACTIONS) == 12
+    assert OPERATOR_ACTIONS == get_args(OperatorAction) and len(OPERATOR_ACTIONS) == 13
     handlers = controller("fifo").console.handlers  # the console's table of actions
     assert set(handlers) == set(OPERATOR_ACTIONS) and all(callable(h) for h in handlers.values())
 
@@ -714,3 +714,42 @@ def test_send_to_charger_charges_the_carrier_after_its_job() -> None:
         site.run(site.now + 10)
     assert carrier.energy_kwh > 0.99 * carrier.spec.battery_kwh  # charged full, then back to work
     site.finish()
+
+
+# --- a vehicle that comes online where no node of the site is ------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_a_carrier_off_the_sites_nodes_is_shown_and_placed_by_an_operator(name: str) -> None:
+    ctrl = controller(name)
+    init(ctrl, C2="vietnam")
+    ctrl.on_event(cstate("C1", "0"), 0.0)  # its first report: a node the site does not have
+    assert "C1" in ctrl.unplaced and "'0'" in ctrl.unplaced["C1"]
+    assert [(a.carrier_id, a.kind) for a in ctrl.traffic.alarms] == [("C1", "unplaced")]
+    assert ctrl.wait_reasons()["C1"].startswith("not placed")
+    ctrl.on_event(cstate("C1", "0"), 1.0)
+    assert len(ctrl.traffic.alarms) == 1  # shown once, not on every report
+    # bad requests are refused, naming what is wrong
+    reply, cmds = ask(ctrl, "place_carrier", carrier_id="C1")
+    assert not reply.ok and "needs yard" in reply.detail and cmds == []
+    reply, cmds = ask(ctrl, "place_carrier", carrier_id="C1", yard="mars")
+    assert not reply.ok and "'mars'" in reply.detail
+    reply, cmds = ask(ctrl, "place_carrier", carrier_id="C2", yard="china")
+    assert not reply.ok and reply.code == "not_unplaced" and cmds == []
+    # placed: an initPosition naming the yard's node
+    reply, cmds = ask(ctrl, "place_carrier", carrier_id="C1", yard="china")
+    assert reply.ok and reply.code == "placing"
+    ia = one(cmds, InstantActions)
+    assert ia.device_id == "C1" and [a.action_type for a in ia.actions] == ["initPosition"]
+    assert dict(ia.actions[0].parameters) == {"lastNodeId": "CN"}
+    # until it reports from there it takes no job; then it does
+    out = ctrl.on_event(ready("X1", "china"), 2.0)
+    assert not [c for c in out if isinstance(c, CraneCommand) and c.carrier_id == "C1"]
+    out += ctrl.on_event(TimerFired(REPLAN), 2.5) if name == "cpsat" else []
+    assert not [c for c in out if isinstance(c, CraneCommand) and c.carrier_id == "C1"]
+    out = ctrl.on_event(cstate("C1", "CN"), 3.0)
+    assert "C1" not in ctrl.unplaced and not ctrl.wait_reasons().get("C1", "").startswith("not placed")
+    out += ctrl.on_event(ready("X2", "china"), 4.0)
+    out += ctrl.on_event(TimerFired(REPLAN), 5.0) if name == "cpsat" else []
+    loads = [c for c in out if isinstance(c, CraneCommand) and c.op == "load"]
+    assert "C1" in [c.carrier_id for c in loads]  # it works from the yard it was placed at

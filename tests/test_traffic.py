@@ -28,8 +28,8 @@ from controllers.layout import (
     block_edge_id,
     lane_node_id,
 )
-from controllers.messages import CarrierState, Order, Side
-from controllers.traffic import TrafficControl
+from controllers.messages import CarrierState, Order, SetTimer, Side
+from controllers.traffic import RESEND, STALL_FACTOR, STALL_SLACK_S, TrafficControl
 
 # --- helpers -------------------------------------------------------------------------
 
@@ -372,14 +372,137 @@ def test_a_report_from_before_the_first_order_arrived_gets_the_same_order_again(
     tc = TrafficControl(layout, max_base_blocks=10)
     first = tc.begin("A", 0, "vietnam", "oA")
     before = _snapshot(tc)
-    again = tc.on_state(state("A", "", "VN"))
-    assert again == [first]  # the same order, same id and update: a vehicle that has it ignores it
+    # the same order, same id and update (a vehicle that has it ignores it), after a back-off
+    assert tc.on_state(state("A", "", "VN")) == [SetTimer(tc.resend_after_s, RESEND + "A")]
+    assert tc.on_state(state("A", "", "VN")) == []  # one resend waits at a time
+    assert tc.resend("A") == [first]
     assert tc.reissued == 0 and not tc.lost and _snapshot(tc) == before
     assert tc.on_state(state("A", "", "VN", errors=("E-REFUSED",))) == []  # a refusal: not sent again and again
     # once it reports the order, a report with no order means it lost it, as before
     tc.on_state(state("A", "oA", "L0N1", driving=True))
     assert tc.on_state(state("A", "", "VN")) == []
     assert tc.lost == {"A": "VN"}
+
+
+# --- a vehicle that will not take up its order -------------------------------------------
+
+NO_POSITION = "WARNING noRouteError: order route is not traversable: missing nodePosition (orderId oA)"
+
+
+def test_a_refused_order_is_sent_again_with_a_doubling_back_off_then_the_carrier_stands() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=10, max_resends=3, resend_after_s=5.0)
+    first = tc.begin("A", 0, "vietnam", "oA")
+    tc.begin("B", 0, "vietnam", "oB")  # waits behind A
+    assert tc.blocked_by() == {"B": "A"}
+    sent = [first]
+    for delay in (5.0, 10.0, 20.0):
+        assert tc.refused("A", "oA", 0, NO_POSITION, now=0.0) == [SetTimer(delay, RESEND + "A")]
+        # the vehicle keeps saying so on every state, and again: nothing more goes out
+        assert tc.on_state(state("A", "", "VN")) == []
+        assert tc.refused("A", "oA", 0, NO_POSITION, now=0.0) == []
+        again = tc.resend("A")
+        assert again == [first]  # the same order, not a new one under a new id
+        sent += again
+        assert tc.resend("A") == []  # one timer, one resend
+    assert len(sent) == 1 + tc.max_resends and tc.resends == tc.max_resends
+    assert not tc.alarms
+    # refused once more: it stands, with the vehicle's own words, and one alarm
+    out = tc.refused("A", "oA", 0, NO_POSITION, now=40.0)
+    assert "missing nodePosition" in tc.standing["A"] and "order oA" in tc.standing["A"]
+    assert [(a.carrier_id, a.kind, a.at) for a in tc.alarms] == [("A", "stands", 40.0)]
+    assert tc.alarms[0].text == tc.standing["A"]
+    # it never set off: the blocks it was given go to the carrier behind it
+    assert [o.device_id for o in out if isinstance(o, Order)] == ["B"]
+    assert "A" not in holders(tc, 0) and tc.blocked_by() == {}
+    # nothing more is sent, whatever it reports, and no second alarm
+    for st_ in (state("A", "", "VN"), state("A", "", "VN", errors=("E",))):
+        assert tc.on_state(st_) == []
+    assert tc.refused("A", "oA", 0, NO_POSITION, now=50.0) == [] and tc.resend("A") == []
+    assert len(tc.alarms) == 1
+    # an operator brings it back: a new order id, with a fresh count of resends
+    tc.finish("B")
+    back = tc.try_again("A", now=60.0)
+    assert len(back) == 1 and isinstance(back[0], Order)
+    assert back[0].order_id == "oA~1" and back[0].order_update_id == 0
+    assert back[0].nodes[0].node_id == "VN" and "A" not in tc.standing
+    assert tc.refused("A", "oA~1", 0, NO_POSITION, now=61.0) == [SetTimer(5.0, RESEND + "A")]
+
+
+def test_a_vehicle_that_never_answers_stands_after_the_bounded_resends() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=10, max_resends=2)
+    tc.begin("A", 0, "vietnam", "oA")
+    wire = 1
+    for _ in range(200):  # it reports no order, over and over, and no reason
+        for cmd in tc.on_state(state("A", "", "VN")):
+            assert isinstance(cmd, SetTimer)
+            wire += len(tc.resend("A"))
+    assert wire == 1 + 2
+    assert tc.standing["A"].startswith("did not take up order oA (sent 3 times)")
+    assert len(tc.alarms) == 1
+
+
+def test_a_refused_order_update_is_sent_again_and_the_vehicle_keeps_its_blocks() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=4, horizon_nodes=2, max_resends=1)
+    tc.begin("A", 0, "vietnam", "oA")
+    out = tc.on_state(state("A", "oA", "L0N1", driving=True, seq=4))
+    update = next(o for o in out if isinstance(o, Order))
+    assert update.order_update_id == 1
+    held = holders(tc, 0)
+    assert tc.refused("A", "oA", 0, "an older update", now=1.0) == []  # the latest is still to be answered
+    assert tc.refused("A", "oX", 1, "another order", now=1.0) == []
+    assert tc.refused("A", "oA", 1, "orderUpdateError", now=1.0) == [SetTimer(5.0, RESEND + "A")]
+    assert tc.resend("A") == [update]
+    tc.refused("A", "oA", 1, "orderUpdateError", now=2.0)
+    assert "orderUpdateError" in tc.standing["A"]
+    assert holders(tc, 0) == held  # it may still be driving the base it has: every block kept
+    assert tc.try_again("A", now=3.0) == [update]
+
+
+def test_taking_up_the_order_ends_the_resends() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=10, max_resends=1)
+    tc.begin("A", 0, "vietnam", "oA")
+    tc.on_state(state("A", "", "VN"))
+    tc.resend("A")
+    tc.on_state(state("A", "oA", "VN"))  # it has it now
+    tc.on_state(state("A", "oA", "L0N2", driving=True, seq=6))
+    assert not tc.standing and not tc.alarms and tc.trips["A"].sends == 1
+
+
+def test_a_vehicle_that_does_not_move_along_its_released_base_is_flagged_as_stalled() -> None:
+    layout = make_layout()
+    tc = TrafficControl(layout, max_base_blocks=4, horizon_nodes=2)
+    tc.begin("A", 0, "vietnam", "oA")
+    tc.on_state(state("A", "oA", "VN"), now=0.0)  # it has the order: access edge and 3 blocks ahead
+    trip = tc.trips["A"]
+    assert trip.released_upto == 4
+    ahead_m = layout.yard_access_m + 3 * layout.lanes[0].block_length_m
+    allowed = STALL_FACTOR * ahead_m / layout.fleet.speed_mps + STALL_SLACK_S
+    tc.stall_scan(0.0)
+    tc.stall_scan(allowed - 1)
+    assert not tc.stalled
+    tc.stall_scan(allowed + 1)
+    assert "from VN" in tc.stalled["A"] and "reports no error" in tc.stalled["A"]
+    assert [(a.kind, a.carrier_id) for a in tc.alarms] == [("stalled", "A")]
+    tc.stall_scan(allowed + 100)
+    assert len(tc.alarms) == 1  # flagged once
+    tc.on_state(state("A", "oA", "L0N1", driving=True, seq=4), now=allowed + 101)
+    assert not tc.stalled and trip.progress_at == allowed + 101
+    # paused, or broken down: it is not expected to move
+    for halted in (state("A", "oA", "L0N1", paused=True, seq=4), state("A", "oA", "L0N1", errors=("E",), seq=4)):
+        tc.on_state(halted, now=5000.0)
+        tc.stall_scan(5000.0 + allowed - 1)
+        assert not tc.stalled
+    # waiting at its base end for blocks another holds is no stall either
+    tc2 = TrafficControl(layout, max_base_blocks=4, horizon_nodes=2)
+    tc2.begin("B", 0, "vietnam", "oB")
+    tc2.on_state(state("B", "oB", "L0N2", seq=6), now=0.0)
+    tc2.trips["B"].released_upto = tc2.trips["B"].position  # as if nothing more were free
+    tc2.stall_scan(10_000.0)
+    assert not tc2.stalled
 
 
 def test_a_vehicle_that_lost_its_order_off_its_trip_keeps_its_blocks_for_an_operator() -> None:

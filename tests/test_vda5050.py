@@ -4,6 +4,7 @@ bad incoming messages are refused with a reason, never passed on."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from test_fifo import make_layout
@@ -53,7 +54,11 @@ def test_a_state_round_trips_and_says_when_the_order_is_done() -> None:
     message = state_message(state, 1, "LangSonTwin")
     assert schema_errors("state", message) == []
     back = carrier_state(decode("state", json.dumps(message).encode()))
-    assert back == state
+    assert back == replace(state, error_texts=("FATAL E-BREAKDOWN",))
+    # a WARNING is shown, it does not stop the carrier
+    warned = replace(state, errors=(), warnings=("batteryLow",))
+    back = carrier_state(decode("state", json.dumps(state_message(warned, 2, "LangSonTwin")).encode()))
+    assert back.errors == () and back.warnings == ("batteryLow",) and back.error_texts == ("WARNING batteryLow",)
 
 
 @pytest.mark.parametrize(

@@ -177,6 +177,14 @@ class SimCarrier:
     def link_lost(self) -> bool:
         return False  # a simulated carrier has no link to lose
 
+    @property
+    def vehicle_errors(self) -> tuple[str, ...]:
+        return ()  # its breakdowns are the world's own, shown as broken
+
+    @property
+    def warned(self) -> bool:
+        return False
+
     def state(self, driving: bool = False) -> CarrierState:
         finished = self.idx == self.released_upto and not self.has_horizon and self.idx > 0
         return CarrierState(

@@ -61,6 +61,14 @@ class WorldCarrier(CarrierPort, Protocol):
         """Master control has lost its link to the vehicle."""
 
     @property
+    def vehicle_errors(self) -> tuple[str, ...]:
+        """The errors the vehicle reports, in its own words (level, description, references)."""
+
+    @property
+    def warned(self) -> bool:
+        """The vehicle reports an error of level WARNING: it works on."""
+
+    @property
     def load(self) -> str | None: ...
 
     @load.setter

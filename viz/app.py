@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from controllers.limits import CARRIER_ID_PATTERN, CONTROLLER_NAMES, MAX_LANES, SPEED_MAX
-from controllers.messages import LaneHeading, OperatorAction
+from controllers.messages import LaneHeading, OperatorAction, Side
 from viz.docs import add_offline_docs
 from viz.frames import FORMAT
 from viz.live_site import ClockAction, LiveSite
@@ -51,6 +51,7 @@ class CommandBody(Body):
     carrier_id: Annotated[str, Field(pattern=CARRIER_ID_PATTERN)] | None = None
     lane: Annotated[int, Field(ge=0, le=MAX_LANES - 1)] | None = None  # 0-based, as the controllers count
     direction: LaneHeading | None = None
+    yard: Side | None = None  # place_carrier: the yard an operator places the carrier at
     speed: Annotated[float, Field(gt=0, le=SPEED_MAX)] | None = None
 
 

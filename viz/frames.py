@@ -16,7 +16,9 @@ whose value changed (and the keys that are gone, as null):
     d                 mixed mode only: the bridged devices, [{"id", "kind" (vehicle, crane, gate,
                       camera), "protocol", "endpoint", "online", "fault", ...}]
 
-Alarm flags: B broken down, X connection lost, L low battery, P paused, M maintenance, C charging.
+Alarm flags: B broken down, X connection lost, L low battery, P paused, M maintenance, C charging,
+R stands (its vehicle would not take up its order), S stalled on a released base, W the
+vehicle reports a warning, U unplaced (it reports no node of the site: an operator places it). Why, in words, is in the carrier's own record (/api/carriers/<id>).
 
 Frames are built from the read port's `SiteSnapshot` (controllers/readport.py), never
 from controller or world fields.
@@ -36,6 +38,7 @@ Frame = dict[str, Any]
 FORMAT_VERSION = 1
 FLAGS: dict[str, Alarm] = {
     "B": "broken", "X": "connection_lost", "L": "low_battery", "P": "paused", "M": "maintenance", "C": "charging",
+    "R": "stands", "S": "stalled", "W": "warning", "U": "unplaced",
 }
 BLOCK_STATES = {"r": "reserved", "o": "occupied"}
 FORMAT: dict[str, Any] = {

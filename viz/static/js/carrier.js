@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { $, h, sayIfChanged } from "./dom.js";
-import { carrierOf } from "./frames.js";
+import { carrierOf, hasFlag } from "./frames.js";
 import { fmtNum } from "./format.js";
 import { t, tOr, tStatus } from "./i18n.js";
 import { bridgedOf, bridgedText } from "./devices.js";
@@ -105,6 +105,8 @@ export function renderCarrierPanel() {
       row(t("carrier.position"), `${fmtNum(info.lat, 5)}, ${fmtNum(info.lon, 5)}`),
     );
     if (info.bridged) table.append(row(t("carrier.bridged"), bridgedOf(id) ? bridgedText(bridgedOf(id)) : t("yes"), "carrier-bridged"));
+    // why it stands or stalled, and what the vehicle says, in its own words
+    if (info.notes && info.notes.length) table.append(row(t("carrier.notes"), h("ul", { class: "notes" }, ...info.notes.map((n) => h("li", { text: n }))), "carrier-notes"));
     parts.push(table);
   }
   const actions = h("div", { class: "btns" });
@@ -112,6 +114,14 @@ export function renderCarrierPanel() {
     actions.append(
       h("button", { type: "button", "data-testid": `panel-${action}`, "data-min-role": "operator", disabled: !can("operator"), title: can("operator") ? null : t("err.forbidden"), onclick: () => sendCommand(action, { carrier_id: id }), text: t(`cmd.${action}`) }),
     );
+  }
+  if (hasFlag(flags, "unplaced")) {
+    // it came online off the site's nodes: the operator says at which yard it stands
+    for (const yard of ["vietnam", "china"]) {
+      actions.append(
+        h("button", { type: "button", "data-testid": `panel-place-${yard}`, "data-min-role": "operator", disabled: !can("operator"), onclick: () => sendCommand("place_carrier", { carrier_id: id, yard }), text: t(`cmd.place_${yard}`) }),
+      );
+    }
   }
   parts.push(actions);
   panel.replaceChildren(...parts);
@@ -123,11 +133,12 @@ export function updateCarrierPanel(ids) {
   const v = carrierOf(getFrame(), selected);
   if (!v || !info || info.error) return;
   const load = info.container ? info.container.container_id : null;
-  const changed = info.status !== v.status || load !== v.container || info.battery_pct !== v.battery_pct || info.alarms !== v.flags;
+  const flagsChanged = info.alarms !== v.flags; // the notes that say why may have changed too
+  const changed = info.status !== v.status || load !== v.container || info.battery_pct !== v.battery_pct || flagsChanged;
   info.status = v.status;
   info.battery_pct = v.battery_pct;
   info.alarms = v.flags;
-  if (load !== v.container && !fetching) {
+  if ((load !== v.container || flagsChanged) && !fetching) {
     fetching = true;
     fetchCarrier(selected).finally(() => (fetching = false));
   }
