@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     vehicle.add_argument("--speed", type=_positive, default=6.0, help="metres per second")
     vehicle.add_argument("--state-period", type=_positive, default=1.0, help="seconds between state messages")
     vehicle.add_argument("--start-node", default="VN", help="the node it stands on")
-    vehicle.add_argument("--version", choices=("2.0.0", "2.1.0"), default="2.1.0")
+    vehicle.add_argument("--version", choices=("2.0.0", "2.1.0", "3.0.0"), default="2.1.0")
     vehicle.add_argument("--charge-rate", type=_positive, default=2.0, help="battery %% gained per second at a charger")
     crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
     crane.add_argument("--port", type=_port, default=4840)

@@ -56,6 +56,7 @@ from hardware_bridge.vda5050 import (
     error_references,
     error_text,
     instant_actions_message,
+    major,
     order_message,
     schema_errors,
     topic_name,
@@ -187,14 +188,15 @@ class VehicleLink:
             else:
                 for a in command.actions:
                     _remember(vehicle.actions_sent, a.action_id, a.action_type)
-        self.client.publish(topic_name(self.manufacturer, vehicle.serial, topic), json.dumps(message), qos=0)
+        self.client.publish(topic_name(self.manufacturer, vehicle.serial, topic, major(vehicle.version)), json.dumps(message), qos=0)
         self.sent += 1
 
     # --- incoming (MQTT network thread) -----------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        for topic in ("state", "connection"):
-            client.subscribe(f"uagv/v2/{self.manufacturer}/+/{topic}", qos=1)
+        for level in sorted({major(v.version) for v in self.status.values()}):
+            for topic in ("state", "connection"):
+                client.subscribe(f"uagv/{level}/{self.manufacturer}/+/{topic}", qos=1)
         self._connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -210,12 +212,16 @@ class VehicleLink:
         vehicle = self.status.get(serial)
         if vehicle is None or kind not in ("state", "connection"):
             return self._drop(f"{msg.topic}: not a vehicle of this link")
+        if parts[1] != major(vehicle.version):
+            return self._drop(f"{msg.topic}: {serial} speaks VDA 5050 {vehicle.version}, not {parts[1]}")
         try:
             message = decode(kind, msg.payload)  # type: ignore[arg-type]
         except BadMessage as exc:
             return self._drop(f"{serial}: {exc}")
         if message["serialNumber"] != serial:
             return self._drop(f"{serial}: the message names {message['serialNumber']}")
+        if major(str(message["version"])) != parts[1]:
+            return self._drop(f"{serial}: a version {message['version']} message on a {parts[1]} topic")
         if kind == "connection":
             self._on_connection(vehicle, message["connectionState"])
         else:
@@ -247,14 +253,15 @@ class VehicleLink:
                 out.append(CommandRefused(vehicle.serial, "InstantActions", error_text(error), references))
         vehicle.errors_seen = frozenset(seen)
         vehicle.failed_seen.intersection_update(actions)  # only those it may still report
-        for state in message.get("actionStates") or []:
+        for state in [*(message.get("actionStates") or []), *(message.get("instantActionStates") or [])]:
             action_id = state["actionId"]
             if state["actionStatus"] != "FAILED" or action_id not in actions or action_id in vehicle.failed_seen:
                 continue
             vehicle.failed_seen.add(action_id)
             why = f"{state.get('actionType') or actions[action_id]} {action_id} FAILED"
-            if state.get("resultDescription"):
-                why += f": {state['resultDescription']}"
+            result = state.get("resultDescription") or state.get("actionResult")  # 2.x, 3.0
+            if result:
+                why += f": {result}"
             out.append(CommandRefused(vehicle.serial, "InstantActions", why, (("actionId", action_id),)))
         return out
 

@@ -6,8 +6,13 @@ schemas (vendored in `vda5050_schemas/`); incoming ones go through `decode`, whi
 refuses a payload that is too large, not JSON, or not valid against the schema, with a
 `BadMessage` that says why and where — never anything the controllers would choke on.
 
-Version 2.0 vehicles take the same order and instant-action messages; the `version`
-field is the vehicle's. The non-standard `report` flag of a node (where a simulated
+Each message is built for the version its vehicle speaks (the `version` field): 2.0 and
+2.1 share the v2 topics and schemas (the 2.1 ones); 3.0 has topics of its own (v3) and
+the 3.0 schemas (vendored in `vda5050_schemas/3.0/`), and renames what it changed: an
+edge's `maximumSpeed`, a node's allowed deviation as an ellipse, `powerSupply` for the
+battery, `instantActionStates` beside `actionStates`, instant actions always
+`blockingType` NONE, `activeEmergencyStop`, CONNECTION_BROKEN. Incoming messages are
+checked against the schemas of the version they say they are. The non-standard `report` flag of a node (where a simulated
 carrier should report) is dropped: a real vehicle reports every node.
 
 Given the site's `VehicleMap`, an order is one a free-navigating vehicle can drive:
@@ -41,23 +46,44 @@ class BadMessage(ValueError):
     """An incoming message that cannot be used; the text says why."""
 
 
+VERSIONS = ("2.0.0", "2.1.0", "3.0.0")  # what a bridged vehicle may speak
+
+
+def major(version: str) -> str:
+    """The topic level of a protocol version: "v2" for 2.x, "v3" for 3.x."""
+    return f"v{version.split('.', 1)[0]}"
+
+
+def is_v3(version: str) -> bool:
+    return major(version) == "v3"
+
+
 @cache
-def validator(topic: Topic) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / f"{topic}.schema").read_text(encoding="utf-8"))
+def validator(topic: Topic, level: str = "v2") -> Draft202012Validator:
+    folder = SCHEMAS / "3.0" if level == "v3" else SCHEMAS
+    schema = json.loads((folder / f"{topic}.schema").read_text(encoding="utf-8"))
     return Draft202012Validator(schema)
 
 
 def schema_errors(topic: Topic, message: dict[str, Any]) -> list[str]:
-    """Every way `message` breaks the official schema of `topic`, as 'path: reason'."""
+    """Every way `message` breaks the official schema of `topic` in the version the
+    message says it is (3.x: the 3.0 schemas, else the 2.1 ones), as 'path: reason'."""
+    version = message.get("version")
+    level = major(version) if isinstance(version, str) and version[:2] == "3." else "v2"
     return [
         f"{'/'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
-        for err in sorted(validator(topic).iter_errors(message), key=lambda e: list(e.absolute_path))
+        for err in sorted(validator(topic, level).iter_errors(message), key=lambda e: list(e.absolute_path))
     ]
 
 
 def topic_name(manufacturer: str, serial: str, topic: Topic, major: str = "v2") -> str:
     """interfaceName/majorVersion/manufacturer/serialNumber/topic"""
     return f"{INTERFACE}/{major}/{manufacturer}/{serial}/{topic}"
+
+
+def connection_broken(version: str) -> str:
+    """The connectionState of a lost connection: 3.0 spells it with an underscore."""
+    return "CONNECTION_BROKEN" if is_v3(version) else "CONNECTIONBROKEN"
 
 
 def timestamp(seconds: float | None = None) -> str:
@@ -76,8 +102,10 @@ def _header(header_id: int, manufacturer: str, serial: str, version: str, at: fl
     }
 
 
-def _action(a: Action, site: VehicleMap | None = None) -> dict[str, Any]:
-    action: dict[str, Any] = {"actionType": a.action_type, "actionId": a.action_id, "blockingType": a.blocking_type}
+def _action(a: Action, site: VehicleMap | None = None, instant_v3: bool = False) -> dict[str, Any]:
+    # 3.0: an instant action never blocks (its schema allows NONE only)
+    blocking = "NONE" if instant_v3 else a.blocking_type
+    action: dict[str, Any] = {"actionType": a.action_type, "actionId": a.action_id, "blockingType": blocking}
     parameters = dict(a.parameters)
     node = parameters.get("lastNodeId")
     if a.action_type == "initPosition" and site is not None and isinstance(node, str) and node in site.nodes:
@@ -93,22 +121,20 @@ def _node(n: Node) -> dict[str, Any]:
     return {"nodeId": n.node_id, "sequenceId": n.sequence_id, "released": n.released, "actions": [_action(a) for a in n.actions]}
 
 
-def _edge(e: Edge) -> dict[str, Any]:
-    return {
-        "edgeId": e.edge_id,
-        "sequenceId": e.sequence_id,
-        "released": e.released,
-        "startNodeId": e.start_node_id,
-        "endNodeId": e.end_node_id,
-        "length": e.length_m,
-        "actions": [],
-    }
+def _edge(e: Edge, v3: bool) -> dict[str, Any]:
+    edge: dict[str, Any] = {"edgeId": e.edge_id, "sequenceId": e.sequence_id, "released": e.released}
+    if not v3:  # 3.0 edges name no nodes: they join their neighbours in sequence
+        edge["startNodeId"], edge["endNodeId"] = e.start_node_id, e.end_node_id
+    return {**edge, "length": e.length_m, "actions": []}
 
 
 def _node_position(site: VehicleMap, node_id: str, came_from: str | None, version: str) -> dict[str, Any]:
     p = site.nodes[node_id]
     position: dict[str, Any] = {"x": p.x, "y": p.y, "mapId": site.map_id}
-    position["allowedDeviationXy" if version.startswith("2.0") else "allowedDeviationXY"] = p.allowed_deviation_xy
+    if is_v3(version):  # an ellipse: a circle here
+        position["allowedDeviationXY"] = {"a": p.allowed_deviation_xy, "b": p.allowed_deviation_xy, "theta": 0.0}
+    else:
+        position["allowedDeviationXy" if version.startswith("2.0") else "allowedDeviationXY"] = p.allowed_deviation_xy
     if came_from is not None and came_from != node_id:
         position["theta"] = round(site.heading(came_from, node_id), 6)
         position["allowedDeviationTheta"] = round(site.allowed_deviation_theta, 6)
@@ -125,8 +151,9 @@ def order_message(
 ) -> dict[str, Any]:
     """The order as VDA 5050 JSON; with the site's map, one a free-navigating vehicle can
     drive (a node the map does not know is sent without a position)."""
+    v3 = is_v3(version)
     nodes = [_node(n) for n in order.nodes]
-    edges = [_edge(e) for e in order.edges]
+    edges = [_edge(e, v3) for e in order.edges]
     if site is not None:
         for i, node in enumerate(nodes):
             if node["nodeId"] in site.nodes:
@@ -135,7 +162,7 @@ def order_message(
                     came_from = None
                 node["nodePosition"] = _node_position(site, node["nodeId"], came_from, version)
         for edge in edges:
-            edge["maxSpeed"] = round(site.max_speed_mps, 3)
+            edge["maximumSpeed" if v3 else "maxSpeed"] = round(site.max_speed_mps, 3)
             edge["orientation"] = 0.0  # forwards: carriers never drive the corridor backwards
             edge["orientationType"] = "TANGENTIAL"
     return {
@@ -159,7 +186,7 @@ def instant_actions_message(
     `instantActions` where the 2.0 text (and 2.1) name it `actions`: a 2.0 vehicle is sent
     both, so that it finds the list whichever it was built from. With the site's map an
     initPosition at a node carries that node's x, y, theta and mapId."""
-    actions = [_action(a, site) for a in msg.actions]
+    actions = [_action(a, site, is_v3(version)) for a in msg.actions]
     message = {**_header(header_id, manufacturer, msg.device_id, version, at), "actions": actions}
     if version.startswith("2.0"):
         message["instantActions"] = actions
@@ -177,6 +204,9 @@ def state_message(
     """A vehicle's state (what an emulated vehicle sends); `remaining` are the nodes and
     edges of its order not yet traversed."""
     nodes, edges = remaining
+    v3 = is_v3(version)
+    battery: dict[str, Any] = {"charging": state.charging}
+    battery["stateOfCharge" if v3 else "batteryCharge"] = round(state.battery_pct, 2)
     return {
         **_header(header_id, manufacturer, state.device_id, version, at),
         "orderId": state.order_id,
@@ -190,10 +220,10 @@ def state_message(
         "edgeStates": [{"edgeId": e.edge_id, "sequenceId": e.sequence_id, "released": e.released} for e in edges],
         "loads": [{"loadId": state.load, "loadType": "container"}] if state.load else [],
         "actionStates": [],
-        "batteryState": {"batteryCharge": round(state.battery_pct, 2), "charging": state.charging},
+        **({"instantActionStates": [], "powerSupply": battery} if v3 else {"batteryState": battery}),
         "errors": [{"errorType": e, "errorLevel": "FATAL"} for e in state.errors]
         + [{"errorType": e, "errorLevel": "WARNING"} for e in state.warnings],
-        "safetyState": {"eStop": "NONE", "fieldViolation": False},
+        "safetyState": {"activeEmergencyStop" if v3 else "eStop": "NONE", "fieldViolation": False},
     }
 
 
@@ -213,11 +243,16 @@ def decode(topic: Topic, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> 
     return message
 
 
+# levels at which a vehicle cannot go on with its order (3.0 adds URGENT and CRITICAL)
+STOPPING_LEVELS = frozenset({"FATAL", "CRITICAL"})
+
+
 def carrier_state(message: dict[str, Any]) -> CarrierState:
-    """A decoded state message as the controllers see it. The order is finished when
-    nothing of it is left to traverse."""
+    """A decoded state message (2.x or 3.0) as the controllers see it. The order is
+    finished when nothing of it is left to traverse. FATAL and CRITICAL errors stop the
+    carrier; WARNING and URGENT ones are shown while it works on."""
     loads = message.get("loads") or []
-    battery = message["batteryState"]
+    battery = message.get("powerSupply") or message["batteryState"]
     return CarrierState(
         device_id=message["serialNumber"],
         order_id=message["orderId"],
@@ -226,12 +261,12 @@ def carrier_state(message: dict[str, Any]) -> CarrierState:
         last_node_sequence_id=message["lastNodeSequenceId"],
         driving=message["driving"],
         paused=bool(message.get("paused", False)),
-        battery_pct=float(battery["batteryCharge"]),
+        battery_pct=float(battery.get("stateOfCharge", battery.get("batteryCharge", 0.0))),
         charging=battery["charging"],
         load=loads[0].get("loadId") if loads else None,
-        errors=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] != "WARNING"),
+        errors=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] in STOPPING_LEVELS),
         order_finished=bool(message["orderId"]) and not message["nodeStates"] and not message["edgeStates"],
-        warnings=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] == "WARNING"),
+        warnings=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] not in STOPPING_LEVELS),
         error_texts=tuple(error_text(e) for e in message["errors"]),
     )
 

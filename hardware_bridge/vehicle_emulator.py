@@ -8,6 +8,9 @@ startPause, stopPause, cancelOrder (stop at the next node) and startCharging
 ONLINE on its connection topic with a last will of CONNECTIONBROKEN, and can be told
 to fail: an error in its state, or a dropped connection.
 
+It speaks the VDA 5050 version it is given (2.0.0, 2.1.0 or 3.0.0), on that version's
+topics and in its message shapes.
+
 Run as its own process: `checkpoint emulate vehicle --broker 127.0.0.1:1883 --serial AGV-900`.
 """
 
@@ -23,7 +26,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from controllers.messages import CarrierState, Edge, Node
-from hardware_bridge.vda5050 import BadMessage, decode, state_message, timestamp, topic_name
+from hardware_bridge.vda5050 import BadMessage, connection_broken, decode, major, state_message, timestamp, topic_name
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class VehicleEmulator:
         self._state_due = False
         self._online_due = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"emulator-{serial}")
-        self.client.will_set(self._topic("connection"), json.dumps(self._connection("CONNECTIONBROKEN")), qos=1, retain=True)
+        self.client.will_set(self._topic("connection"), json.dumps(self._connection(connection_broken(version))), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)  # back soon after a broker restart
@@ -80,7 +83,7 @@ class VehicleEmulator:
     # --- MQTT ------------------------------------------------------------------------------
 
     def _topic(self, kind: str) -> str:
-        return topic_name(self.manufacturer, self.serial, kind)  # type: ignore[arg-type]
+        return topic_name(self.manufacturer, self.serial, kind, major(self.version))  # type: ignore[arg-type]
 
     def _connection(self, state: str) -> dict[str, Any]:
         self._header += 1
@@ -117,9 +120,14 @@ class VehicleEmulator:
     def _take_order(self, m: dict[str, Any]) -> None:
         d = self.drive
         nodes = [Node(n["nodeId"], n["sequenceId"], n["released"]) for n in m["nodes"]]
+        # a 3.0 edge names no nodes: it joins the nodes before and after it in sequence
+        ids = [n.node_id for n in nodes] + [""] * len(m["edges"])
         edges = [
-            Edge(e["edgeId"], e["sequenceId"], e["released"], e["startNodeId"], e["endNodeId"], float(e.get("length", 0.0)))
-            for e in m["edges"]
+            Edge(
+                e["edgeId"], e["sequenceId"], e["released"], e.get("startNodeId", ids[i]),
+                e.get("endNodeId", ids[i + 1]), float(e.get("length", 0.0)),
+            )
+            for i, e in enumerate(m["edges"])
         ]
         if m["orderId"] != d.order_id:
             if nodes[0].node_id != d.last_node:

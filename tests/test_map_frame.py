@@ -110,3 +110,31 @@ def test_a_2_0_vehicle_finds_its_instant_actions_under_either_name() -> None:
     new = instant_actions_message(msg, 1, "LangSonTwin", version="2.1.0")
     assert old["actions"] == old["instantActions"] == new["actions"]
     assert "instantActions" not in new
+
+
+def test_a_3_0_order_is_valid_against_the_3_0_schema_in_its_own_words() -> None:
+    site = _layout_map()
+    for k, order in enumerate(orders(make_layout())):
+        message = order_message(order, k, "LangSonTwin", version="3.0.0", site=site)
+        assert schema_errors("order", message) == []
+        for node in message["nodes"]:
+            assert node["nodePosition"]["allowedDeviationXY"] == {"a": 0.5, "b": 0.5, "theta": 0.0}  # an ellipse
+        for edge in message["edges"]:
+            assert edge["maximumSpeed"] == 6.0 and "maxSpeed" not in edge
+            assert "startNodeId" not in edge and "endNodeId" not in edge  # 3.0 edges join by sequence
+        # the 2.1 shape is not a valid 3.0 order, nor the reverse: the checks tell versions apart
+        old = {**order_message(order, k, "LangSonTwin", version="2.1.0", site=site), "version": "3.0.0"}
+        assert schema_errors("order", old) != []
+
+
+def test_3_0_instant_actions_never_block_and_init_position_carries_the_nodes_place() -> None:
+    site = _layout_map()
+    vn = site.nodes[YARD_NODE["vietnam"]]
+    msg = InstantActions("C1", (Action("startPause", "a1"), Action("initPosition", "a2", "NONE", (("lastNodeId", "VN"),))))
+    for version in ("2.1.0", "3.0.0"):
+        message = instant_actions_message(msg, 1, "LangSonTwin", version=version, site=site)
+        assert schema_errors("instantActions", message) == []
+        params = {p["key"]: p["value"] for p in message["actions"][1]["actionParameters"]}
+        assert params == {"x": vn.x, "y": vn.y, "theta": 0.0, "mapId": site.map_id, "lastNodeId": "VN"}
+    assert message["actions"][0]["blockingType"] == "NONE"  # 3.0 allows no other
+    assert instant_actions_message(msg, 1, "LangSonTwin", version="2.1.0")["actions"][0]["blockingType"] == "HARD"

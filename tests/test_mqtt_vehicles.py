@@ -214,3 +214,19 @@ def test_a_refusal_is_told_to_the_controllers_once_with_the_vehicles_words(broke
     wait_for(lambda: (link.drain(sink), len(sink.states()) >= 8)[1])
     assert len([e for e in sink.events if isinstance(e, CommandRefused)]) == 3
     assert sink.states()[-1].errors == ("driveError",)  # FATAL: the carrier cannot work
+
+
+def test_a_message_in_another_version_than_the_vehicles_is_dropped(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")  # speaks 2.1.0, on the v2 topics
+    v.send("state", state_message(state("AGV-1"), 1, MAKER, version="3.0.0"))  # valid 3.0, on a v2 topic
+    v3 = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="v3-impostor")
+    v3.connect("127.0.0.1", broker.port)
+    v3.loop_start()
+    v3.publish(f"uagv/v3/{MAKER}/AGV-1/state", json.dumps(state_message(state("AGV-1"), 2, MAKER, version="3.0.0")), qos=1).wait_for_publish(5)
+    v3.loop_stop()
+    v3.disconnect()
+    v.send("state", state_message(state("AGV-1", battery_pct=42.0), 3, MAKER))
+    sink = Sink()
+    wait_for(lambda: (link.drain(sink), bool(sink.states()))[1])
+    assert [s.battery_pct for s in sink.states()] == [42.0]
+    assert link.dropped == 1  # the one on its own topics; the link takes no v3 topic for a 2.1 fleet

@@ -114,3 +114,20 @@ def test_every_carrier_command_of_a_simulated_hour_validates() -> None:
             assert schema_errors("order", message) == [], message
         else:
             assert schema_errors("instantActions", instant_actions_message(cmd, k, "LangSonTwin")) == []
+
+
+def test_a_3_0_state_round_trips_and_reads_3_0_error_levels() -> None:
+    state = CarrierState("C1", "o1", 3, "CN", 12, True, False, 71.5, True, "VNLU0000011", ("E-BREAKDOWN",), True)
+    message = state_message(state, 1, "LangSonTwin", version="3.0.0")
+    assert schema_errors("state", message) == []
+    assert "powerSupply" in message and "batteryState" not in message and message["instantActionStates"] == []
+    back = carrier_state(decode("state", json.dumps(message).encode()))
+    assert back == replace(state, error_texts=("FATAL E-BREAKDOWN",))
+    # 3.0 levels: CRITICAL stops the order as FATAL does; URGENT is shown, the carrier works on
+    message["errors"] = [{"errorType": t, "errorLevel": t} for t in ("WARNING", "URGENT", "CRITICAL", "FATAL")]
+    back = carrier_state(decode("state", json.dumps(message).encode()))
+    assert back.errors == ("CRITICAL", "FATAL") and back.warnings == ("WARNING", "URGENT")
+    # a 2.1 state claiming 3.0 is refused: each version is checked against its own schema
+    old = {**state_message(state, 2, "LangSonTwin", version="2.1.0"), "version": "3.0.0"}
+    with pytest.raises(BadMessage, match="powerSupply"):
+        decode("state", json.dumps(old).encode())

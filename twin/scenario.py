@@ -240,7 +240,7 @@ class BridgedVehicle(Strict):
     """A carrier of the fleet that is a VDA 5050 vehicle (real or emulated)."""
 
     carrier: Annotated[str, Field(pattern=CARRIER_ID_PATTERN)]  # the fleet id the controllers use
-    version: Literal["2.0.0", "2.1.0"] = "2.1.0"
+    version: Literal["2.0.0", "2.1.0", "3.0.0"] = "2.1.0"  # 3.0.0: on the v3 topics
 
 
 class Vehicles(Strict):
