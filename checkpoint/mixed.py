@@ -110,12 +110,13 @@ class MixedRun:
     def _connect(self, devices: Devices) -> None:
         timeout = self.connect_timeout_s
         if devices.vehicles is not None:
-            from hardware_bridge.mqtt_vehicles import VehicleLink
+            from hardware_bridge.mqtt_vehicles import VehicleIdentity, VehicleLink
 
             v = devices.vehicles
             site = vehicle_map(self.scenario, SiteGeometry.from_scenario(self.scenario))
             link = VehicleLink(
-                v.broker.host, v.broker.port, v.manufacturer, {c.carrier: c.version for c in v.carriers},
+                v.broker.host, v.broker.port, v.manufacturer,
+                {c.carrier: VehicleIdentity(c.version, c.manufacturer, c.serial, c.interface) for c in v.carriers},
                 client_id=f"master-control-{self.scenario.name}", state_timeout_s=v.state_timeout_s, site=site,
             )
             link.start(timeout)
@@ -206,11 +207,15 @@ class MixedRun:
         if spec.vehicles is not None and self.vehicle_link is not None:
             v = spec.vehicles
             for c in v.carriers:
+                status = self.vehicle_link.status[c.carrier]
                 out.append({
                     "id": c.carrier, "kind": "vehicle", "protocol": f"VDA 5050 {c.version} over MQTT",
                     "endpoint": f"{v.broker.host}:{v.broker.port}",
-                    "online": self.vehicle_link.status[c.carrier].online,
+                    "online": status.online,
                     "fault": bool(world.carriers[c.carrier].broken),
+                    "identity": f"{status.interface}/{status.manufacturer}/{status.serial_number}",
+                    "factsheet": status.factsheet is not None,
+                    "factsheet_notes": list(status.factsheet_notes),  # what it cannot do of what is asked
                 })
         for crane in spec.cranes:
             mirror = self.mirrors.events.cranes[crane.crane]

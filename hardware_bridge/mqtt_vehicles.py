@@ -1,8 +1,16 @@
 """Master control for VDA 5050 vehicles over MQTT.
 
-One `VehicleLink` holds one MQTT connection for a fleet of one manufacturer; each
-vehicle gets a `VehiclePort`, the device port the runtime sends its orders and instant
-actions to, exactly as it does to a simulated carrier.
+One `VehicleLink` holds one MQTT connection for a fleet; each vehicle has its own
+identity on the broker (`VehicleIdentity`: interface name, manufacturer, serial number,
+protocol version), so vehicles of several makers and versions share one link. Each
+gets a `VehiclePort`, the device port the runtime sends its orders and instant actions
+to, exactly as it does to a simulated carrier, under the carrier id the controllers
+know it by. headerId counts per vehicle and topic, as the standard asks.
+
+Factsheets: when a vehicle first comes online it is sent a factsheetRequest; the
+factsheet it publishes (or has left retained on the broker) is read, and what it says
+it cannot do of what the controllers will ask (the speed orders allow, the instant
+actions they send) is kept as `VehicleStatus.factsheet_notes` for the control room.
 
 Incoming messages arrive on the MQTT network thread. They are decoded there — a
 payload that is too large, not JSON or not valid against the schema is logged,
@@ -31,6 +39,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -38,6 +47,7 @@ import paho.mqtt.client as mqtt
 
 from controllers.messages import (
     CONNECTION_BROKEN,
+    Action,
     CarrierState,
     Command,
     CommandRefused,
@@ -49,12 +59,15 @@ from controllers.ports import EventSink, not_taken
 from controllers.vehicle_map import VehicleMap
 from hardware_bridge.inbox import drain
 from hardware_bridge.vda5050 import (
+    INTERFACE,
     BadMessage,
+    Factsheet,
     Topic,
     carrier_state,
     decode,
     error_references,
     error_text,
+    factsheet_facts,
     instant_actions_message,
     major,
     order_message,
@@ -65,10 +78,28 @@ from hardware_bridge.vda5050 import (
 log = logging.getLogger(__name__)
 
 
+# the instant actions the controllers send a vehicle (pause, resume, charge, place it)
+ACTIONS_ASKED = ("startPause", "stopPause", "startCharging", "initPosition")
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleIdentity:
+    """Who a bridged vehicle is on the broker; unset fields are the link's manufacturer
+    and the carrier id."""
+
+    version: str = "2.1.0"
+    manufacturer: str | None = None
+    serial: str | None = None
+    interface: str = INTERFACE
+
+
 @dataclass
 class VehicleStatus:
-    serial: str
+    serial: str  # the carrier id the controllers know it by
     version: str = "2.1.0"  # most vehicles in service speak 2.0.0
+    manufacturer: str = ""
+    serial_number: str = ""  # its serialNumber on the broker
+    interface: str = INTERFACE
     online: bool = False
     last_state: CarrierState | None = None
     last_state_at: float = 0.0
@@ -78,6 +109,13 @@ class VehicleStatus:
     actions_sent: dict[str, str] = field(default_factory=dict)  # actionId -> actionType
     errors_seen: frozenset[str] = frozenset()  # the errors of its previous state
     failed_seen: set[str] = field(default_factory=set)  # action ids already told FAILED
+    headers: Counter[str] = field(default_factory=Counter)  # the last headerId sent, per topic
+    factsheet: Factsheet | None = None
+    factsheet_notes: list[str] = field(default_factory=list)  # what it cannot do of what is asked
+    factsheet_asked: bool = False
+
+    def topic(self, topic: Topic) -> str:
+        return topic_name(self.manufacturer, self.serial_number, topic, major(self.version), self.interface)
 
 
 REMEMBERED = 32  # orders and instant actions per vehicle whose refusal can still be told
@@ -111,23 +149,35 @@ class VehicleLink:
         host: str,
         port: int,
         manufacturer: str,
-        vehicles: dict[str, str],
+        vehicles: dict[str, str | VehicleIdentity],
         *,
         client_id: str = "master-control",
         state_timeout_s: float = 10.0,
         site: VehicleMap | None = None,
     ) -> None:
-        """`vehicles` maps each serial number to the VDA 5050 version it speaks; `site` is
-        the map whose node positions every order carries (none: line-guided orders)."""
+        """`vehicles` maps each carrier id to the VDA 5050 version its vehicle speaks, or to
+        its whole identity; `site` is the map whose node positions every order carries
+        (none: line-guided orders)."""
         self.host, self.port, self.manufacturer = host, port, manufacturer
         self.site = site
-        self.status = {serial: VehicleStatus(serial, version) for serial, version in vehicles.items()}
+        self.status: dict[str, VehicleStatus] = {}
+        for carrier, who in vehicles.items():
+            who = VehicleIdentity(who) if isinstance(who, str) else who
+            self.status[carrier] = VehicleStatus(
+                carrier, who.version, who.manufacturer or manufacturer, who.serial or carrier, who.interface
+            )
+        # a message's topic names interface, manufacturer and serial: the vehicle it is from
+        self._by_topic: dict[tuple[str, str, str], VehicleStatus] = {}
+        for v in self.status.values():
+            key = (v.interface, v.manufacturer, v.serial_number)
+            if key in self._by_topic:
+                raise ValueError(f"carriers {self._by_topic[key].serial} and {v.serial} are both {'/'.join(key)} on the broker")
+            self._by_topic[key] = v
         self.state_timeout_s = state_timeout_s
         self.inbox: queue.Queue[Event] = queue.Queue()
         self.received = 0
         self.dropped = 0
         self.sent = 0
-        self._header = 0
         self._lock = threading.Lock()
         self._connected = threading.Event()
         # held commands of vehicles back online, sent by `drain`: never publish from a paho callback
@@ -167,15 +217,16 @@ class VehicleLink:
         self._publish(vehicle, command)
 
     def _publish(self, vehicle: VehicleStatus, command: Command) -> None:
-        self._header += 1
-        topic: Topic
+        topic: Topic = "order" if isinstance(command, Order) else "instantActions"
+        vehicle.headers[topic] += 1
+        header = vehicle.headers[topic]
         if isinstance(command, Order):
-            topic, message = "order", order_message(command, self._header, self.manufacturer, vehicle.version, site=self.site)
+            message = order_message(command, header, vehicle.manufacturer, vehicle.version, site=self.site)
         elif isinstance(command, InstantActions):
-            topic = "instantActions"
-            message = instant_actions_message(command, self._header, self.manufacturer, vehicle.version, site=self.site)
+            message = instant_actions_message(command, header, vehicle.manufacturer, vehicle.version, site=self.site)
         else:
             raise TypeError(f"a vehicle takes orders and instant actions, not {type(command).__name__}")
+        message["serialNumber"] = vehicle.serial_number
         problems = schema_errors(topic, message)
         if problems:  # never send what the standard does not allow
             raise ValueError(f"{topic} for {vehicle.serial} breaks the VDA 5050 schema: {problems[:3]}")
@@ -188,15 +239,15 @@ class VehicleLink:
             else:
                 for a in command.actions:
                     _remember(vehicle.actions_sent, a.action_id, a.action_type)
-        self.client.publish(topic_name(self.manufacturer, vehicle.serial, topic, major(vehicle.version)), json.dumps(message), qos=0)
+        self.client.publish(vehicle.topic(topic), json.dumps(message), qos=0)
         self.sent += 1
 
     # --- incoming (MQTT network thread) -----------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
-        for level in sorted({major(v.version) for v in self.status.values()}):
-            for topic in ("state", "connection"):
-                client.subscribe(f"uagv/{level}/{self.manufacturer}/+/{topic}", qos=1)
+        for interface, level, maker in sorted({(v.interface, major(v.version), v.manufacturer) for v in self.status.values()}):
+            for topic in ("state", "connection", "factsheet"):
+                client.subscribe(f"{interface}/{level}/{maker}/+/{topic}", qos=1)
         self._connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
@@ -208,26 +259,40 @@ class VehicleLink:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.received += 1
         parts = msg.topic.split("/")
-        serial, kind = (parts[3], parts[4]) if len(parts) == 5 else ("", "")
-        vehicle = self.status.get(serial)
-        if vehicle is None or kind not in ("state", "connection"):
+        if len(parts) != 5:
             return self._drop(f"{msg.topic}: not a vehicle of this link")
+        kind = parts[4]
+        vehicle = self._by_topic.get((parts[0], parts[2], parts[3]))
+        if vehicle is None or kind not in ("state", "connection", "factsheet"):
+            return self._drop(f"{msg.topic}: not a vehicle of this link")
+        serial = vehicle.serial
         if parts[1] != major(vehicle.version):
             return self._drop(f"{msg.topic}: {serial} speaks VDA 5050 {vehicle.version}, not {parts[1]}")
         try:
             message = decode(kind, msg.payload)  # type: ignore[arg-type]
         except BadMessage as exc:
             return self._drop(f"{serial}: {exc}")
-        if message["serialNumber"] != serial:
-            return self._drop(f"{serial}: the message names {message['serialNumber']}")
+        if (message["manufacturer"], message["serialNumber"]) != (vehicle.manufacturer, vehicle.serial_number):
+            return self._drop(f"{serial}: the message names {message['manufacturer']} {message['serialNumber']}")
         if major(str(message["version"])) != parts[1]:
             return self._drop(f"{serial}: a version {message['version']} message on a {parts[1]} topic")
         if kind == "connection":
             self._on_connection(vehicle, message["connectionState"])
+        elif kind == "factsheet":
+            self._on_factsheet(vehicle, factsheet_facts(message))
         else:
             for refusal in self._refusals(vehicle, message):
                 self.inbox.put(refusal)
-            self._on_state(vehicle, carrier_state(message))
+            self._on_state(vehicle, replace(carrier_state(message), device_id=serial))
+
+    def _on_factsheet(self, vehicle: VehicleStatus, facts: Factsheet) -> None:
+        """What the vehicle says it can do, against what the controllers will ask of it."""
+        notes = [f"does not list the instant action {a}" for a in ACTIONS_ASKED if a not in facts.actions]
+        if self.site is not None and facts.speed_max_mps < self.site.max_speed_mps:
+            notes.append(f"drives at most {facts.speed_max_mps:g} m/s; orders allow {self.site.max_speed_mps:g} m/s")
+        vehicle.factsheet, vehicle.factsheet_notes = facts, notes
+        for note in notes:
+            log.warning("%s factsheet: %s", vehicle.serial, note)
 
     def _refusals(self, vehicle: VehicleStatus, message: dict[str, Any]) -> list[CommandRefused]:
         """The vehicle's answers in this state that refuse a command this link sent and
@@ -286,6 +351,10 @@ class VehicleLink:
             vehicle.online = True
             self._release.extend((vehicle, command) for command in vehicle.held)
             vehicle.held = []
+            if not vehicle.factsheet_asked:  # once: a retained factsheet may already be here
+                vehicle.factsheet_asked = True
+                ask = InstantActions(vehicle.serial, (Action("factsheetRequest", f"factsheet-{vehicle.serial}", "NONE"),))
+                self._release.append((vehicle, ask))
 
     def _broken(self, vehicle: VehicleStatus) -> None:
         with self._lock:

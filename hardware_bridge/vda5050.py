@@ -26,6 +26,7 @@ the order is the line-guided one: node ids only.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -76,9 +77,9 @@ def schema_errors(topic: Topic, message: dict[str, Any]) -> list[str]:
     ]
 
 
-def topic_name(manufacturer: str, serial: str, topic: Topic, major: str = "v2") -> str:
+def topic_name(manufacturer: str, serial: str, topic: Topic, major: str = "v2", interface: str = INTERFACE) -> str:
     """interfaceName/majorVersion/manufacturer/serialNumber/topic"""
-    return f"{INTERFACE}/{major}/{manufacturer}/{serial}/{topic}"
+    return f"{interface}/{major}/{manufacturer}/{serial}/{topic}"
 
 
 def connection_broken(version: str) -> str:
@@ -286,3 +287,77 @@ def error_text(error: dict[str, Any]) -> str:
     if references:
         text += " (" + ", ".join(f"{k} {v}" for k, v in references) + ")"
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class Factsheet:
+    """What master control reads of a vehicle's factsheet (2.x or 3.0 names)."""
+
+    speed_max_mps: float
+    actions: frozenset[str]  # the action types it lists
+    length_m: float
+    width_m: float
+
+
+def factsheet_facts(message: dict[str, Any]) -> Factsheet:
+    """The facts of a decoded factsheet that master control checks its orders against."""
+    physical = message["physicalParameters"]
+    features = message["protocolFeatures"]
+    actions = features.get("agvActions", features.get("mobileRobotActions", []))
+    return Factsheet(
+        speed_max_mps=float(physical.get("speedMax", physical.get("maximumSpeed", 0.0))),
+        actions=frozenset(a["actionType"] for a in actions),
+        length_m=float(physical["length"]),
+        width_m=float(physical["width"]),
+    )
+
+
+def factsheet_message(
+    manufacturer: str, serial: str, version: str, speed_max_mps: float, actions: tuple[str, ...], header_id: int = 1
+) -> dict[str, Any]:
+    """A factsheet for an emulated carrier (a 12.2 m x 2.5 m container carrier, est.), in
+    the names of `version`."""
+    scopes = ["INSTANT", "NODE"]
+    if is_v3(version):
+        return {
+            **_header(header_id, manufacturer, serial, version, None),
+            "typeSpecification": {
+                "seriesName": "emulated carrier", "mobileRobotKinematics": "DIFFERENTIAL", "mobileRobotClass": "CARRIER",
+                "maximumLoadMass": 32500, "localizationTypes": ["NATURAL"], "navigationTypes": ["AUTONOMOUS"],
+            },
+            "physicalParameters": {
+                "minimumSpeed": 0.1, "maximumSpeed": speed_max_mps, "maximumAcceleration": 0.5,
+                "maximumDeceleration": 1.0, "minimumHeight": 1.0, "maximumHeight": 1.5, "width": 2.5, "length": 12.2,
+            },
+            "protocolLimits": {
+                "maximumStringLengths": {}, "maximumArrayLengths": {},
+                "timing": {"minimumOrderInterval": 0.5, "minimumStateInterval": 0.1},
+            },
+            "protocolFeatures": {
+                "optionalParameters": [],
+                "mobileRobotActions": [
+                    {"actionType": a, "actionScopes": scopes, "pauseAllowed": False, "cancelAllowed": False} for a in actions
+                ],
+            },
+            "mobileRobotGeometry": {},
+            "loadSpecification": {},
+        }
+    return {
+        "headerId": header_id, "timestamp": timestamp(), "version": version,
+        "manufacturer": manufacturer, "serialNumber": serial,
+        "typeSpecification": {
+            "seriesName": "emulated carrier", "agvKinematic": "DIFF", "agvClass": "CARRIER",
+            "maxLoadMass": 32500, "localizationTypes": ["NATURAL"], "navigationTypes": ["AUTONOMOUS"],
+        },
+        "physicalParameters": {
+            "speedMin": 0.1, "speedMax": speed_max_mps, "accelerationMax": 0.5, "decelerationMax": 1.0,
+            "heightMin": 1.0, "heightMax": 1.5, "width": 2.5, "length": 12.2,
+        },
+        "protocolLimits": {"maxStringLens": {}, "maxArrayLens": {}, "timing": {"minOrderInterval": 0.5, "minStateInterval": 0.1}},
+        "protocolFeatures": {
+            "optionalParameters": [],
+            "agvActions": [{"actionType": a, "actionScopes": scopes} for a in actions],
+        },
+        "agvGeometry": {},
+        "loadSpecification": {},
+    }

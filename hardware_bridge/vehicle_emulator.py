@@ -3,8 +3,10 @@
 It takes order and instantActions messages on its topics, drives the released base of
 its order edge by edge at a constant speed (edge lengths from the order), and sends
 its state every `state_period_s` and whenever it passes a node or stops. It honours
-startPause, stopPause, cancelOrder (stop at the next node) and startCharging
-(it charges where it stands until full), announces itself
+startPause, stopPause, cancelOrder (stop at the next node), startCharging
+(it charges where it stands until full), stopCharging, initPosition (it stands at the
+lastNodeId given, when it has no order to drive) and factsheetRequest (it publishes its
+factsheet), announces itself
 ONLINE on its connection topic with a last will of CONNECTIONBROKEN, and can be told
 to fail: an error in its state, or a dropped connection.
 
@@ -20,13 +22,25 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from controllers.messages import CarrierState, Edge, Node
-from hardware_bridge.vda5050 import BadMessage, connection_broken, decode, major, state_message, timestamp, topic_name
+from hardware_bridge.vda5050 import (
+    BadMessage,
+    connection_broken,
+    decode,
+    factsheet_message,
+    major,
+    state_message,
+    timestamp,
+    topic_name,
+)
+
+ACTIONS = ("startPause", "stopPause", "cancelOrder", "startCharging", "stopCharging", "initPosition", "factsheetRequest")
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +83,12 @@ class VehicleEmulator:
         self.battery = 100.0
         self.charging = False
         self.charge_rate = charge_pct_per_s
-        self._header = 0
+        self._headers: Counter[str] = Counter()  # the last headerId sent, per topic
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._state_due = False
         self._online_due = False
+        self._factsheet_due = False
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"emulator-{serial}")
         self.client.will_set(self._topic("connection"), json.dumps(self._connection(connection_broken(version))), qos=1, retain=True)
         self.client.on_connect = self._on_connect
@@ -86,9 +101,9 @@ class VehicleEmulator:
         return topic_name(self.manufacturer, self.serial, kind, major(self.version))  # type: ignore[arg-type]
 
     def _connection(self, state: str) -> dict[str, Any]:
-        self._header += 1
+        self._headers["connection"] += 1
         return {
-            "headerId": self._header,
+            "headerId": self._headers["connection"],
             "timestamp": timestamp(),
             "version": self.version,
             "manufacturer": self.manufacturer,
@@ -112,7 +127,7 @@ class VehicleEmulator:
                 self._take_order(message)
             else:
                 for action in message["actions"]:
-                    self._instant(action["actionType"])
+                    self._instant(action["actionType"], {p["key"]: p["value"] for p in action.get("actionParameters") or []})
             self._state_due = True  # sent by the driving loop: never publish from a paho callback
 
     # --- orders ------------------------------------------------------------------------------
@@ -150,8 +165,14 @@ class VehicleEmulator:
         d.nodes = d.nodes[:keep] + nodes[1:]
         d.edges = d.edges[:keep] + edges
 
-    def _instant(self, action_type: str) -> None:
-        if action_type == "startPause":
+    def _instant(self, action_type: str, parameters: dict[str, Any]) -> None:
+        if action_type == "factsheetRequest":
+            self._factsheet_due = True
+        elif action_type == "initPosition":
+            node = parameters.get("lastNodeId")
+            if isinstance(node, str) and node and not self.drive.edges:  # never while it drives an order
+                self.drive.last_node = node
+        elif action_type == "startPause":
             self.paused = True
         elif action_type == "stopPause":
             self.paused = False
@@ -226,9 +247,9 @@ class VehicleEmulator:
 
     def publish_state(self) -> None:
         with self._lock:
-            self._header += 1
+            self._headers["state"] += 1
             d = self.drive
-            message = state_message(self.state(), self._header, self.manufacturer, (list(d.nodes), list(d.edges)), self.version)
+            message = state_message(self.state(), self._headers["state"], self.manufacturer, (list(d.nodes), list(d.edges)), self.version)
         self.client.publish(self._topic("state"), json.dumps(message), qos=0)
 
     def run(self, tick_s: float = 0.05) -> None:
@@ -247,6 +268,11 @@ class VehicleEmulator:
                 message = json.dumps(self._connection("ONLINE"))
                 self.client.publish(self._topic("connection"), message, qos=1, retain=True)
                 reached = True
+            if self._factsheet_due:
+                self._factsheet_due = False
+                self._headers["factsheet"] += 1
+                sheet = factsheet_message(self.manufacturer, self.serial, self.version, self.speed, ACTIONS, self._headers["factsheet"])
+                self.client.publish(self._topic("factsheet"), json.dumps(sheet), qos=1, retain=True)
             if reached or self._state_due or now - last_state >= self.period:
                 self._state_due = False
                 self.publish_state()

@@ -175,6 +175,10 @@ def test_a_vehicle_written_by_others_drives_trips_end_to_end(rig: Rig) -> None:
     assert set_down and all(c.location in ("stack", "pickup", "delivered") for c in set_down)
     assert s["containers_delivered"] > 0
     assert rig.wire.counts["order"] > 0 and rig.wire.counts["state"] > 0
+    # it was asked for its factsheet, and nothing in it falls short of what is asked of it
+    status = mixed.vehicle_link.status[SERIAL]
+    assert status.factsheet is not None and status.factsheet_notes == []
+    assert mixed.device_summary()["vehicles"]["messages_dropped"] == 0
 
 
 def test_a_vehicle_written_by_others_pauses_and_resumes_on_an_operator_command(rig: Rig) -> None:

@@ -130,12 +130,13 @@ def test_a_lost_vehicle_is_reported_its_orders_held_and_sent_once_it_is_back(bro
     sink = Sink()
     link.drain(sink)
     assert CONNECTION_BROKEN in sink.events[-1].errors  # type: ignore[union-attr]
+    sent = link.sent  # its factsheet was asked for when it first came online
     link.port_for("AGV-1").accept(order("AGV-1", update=1))
-    assert link.status["AGV-1"].held and link.sent == 0
+    assert link.status["AGV-1"].held and link.sent == sent
     back = FakeVehicle(broker.port, "AGV-1")
     back.send("state", state_message(state("AGV-1"), 9, MAKER))  # its first state after reconnecting
     wait_for(lambda: link.drain(sink) >= 0 and any(k == "order" for k, _ in back.received))
-    assert link.sent == 1 and not link.status["AGV-1"].held
+    assert link.sent == sent + 1 and not link.status["AGV-1"].held
     link.drain(sink)
     assert sink.events[-1] == state("AGV-1")
 
@@ -230,3 +231,69 @@ def test_a_message_in_another_version_than_the_vehicles_is_dropped(broker: Broke
     wait_for(lambda: (link.drain(sink), bool(sink.states()))[1])
     assert [s.battery_pct for s in sink.states()] == [42.0]
     assert link.dropped == 1  # the one on its own topics; the link takes no v3 topic for a 2.1 fleet
+
+
+def test_vehicles_of_two_makers_each_with_its_identity_and_header_ids_per_topic(broker: Broker) -> None:
+    from hardware_bridge.mqtt_vehicles import VehicleIdentity
+    from hardware_bridge.vda5050 import factsheet_message
+
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {
+        "AGV-1": "2.1.0",
+        "AGV-7": VehicleIdentity("3.0.0", manufacturer="OtherWorks", serial="SN-0042", interface="fleet2"),
+    }, state_timeout_s=5.0)
+    link.start()
+    try:
+        ours = FakeVehicle(broker.port, "AGV-1")
+        theirs = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="other-works")
+        got: list[tuple[str, dict[str, Any]]] = []
+        theirs.on_message = lambda c, u, m: got.append((m.topic, json.loads(m.payload)))
+        theirs.connect("127.0.0.1", broker.port)
+        theirs.subscribe("fleet2/v3/OtherWorks/SN-0042/#")
+        theirs.loop_start()
+        time.sleep(0.3)
+        # its state under its own identity reaches the controllers under the carrier id
+        st7 = state_message(state("SN-0042"), 1, "OtherWorks", version="3.0.0")
+        theirs.publish("fleet2/v3/OtherWorks/SN-0042/state", json.dumps(st7), qos=1).wait_for_publish(5)
+        ours.send("state", state_message(state("AGV-1"), 1, MAKER))
+        sink = Sink()
+        wait_for(lambda: (link.drain(sink), {s.device_id for s in sink.states()} == {"AGV-1", "AGV-7"})[1])
+        # both were asked for their factsheet when they came online; its answer is read
+        wait_for(lambda: any(t.endswith("/instantActions") for t, _ in got))
+        ask = next(m for t, m in got if t.endswith("/instantActions"))
+        assert [a["actionType"] for a in ask["actions"]] == ["factsheetRequest"]
+        assert ask["serialNumber"] == "SN-0042" and ask["manufacturer"] == "OtherWorks" and ask["version"] == "3.0.0"
+        sheet = factsheet_message("OtherWorks", "SN-0042", "3.0.0", 1.5, ("startPause", "stopPause"))
+        theirs.publish("fleet2/v3/OtherWorks/SN-0042/factsheet", json.dumps(sheet), qos=1).wait_for_publish(5)
+        wait_for(lambda: link.status["AGV-7"].factsheet is not None)
+        notes = link.status["AGV-7"].factsheet_notes
+        assert any("startCharging" in n for n in notes) and any("initPosition" in n for n in notes)
+        # orders go out on each one's topics, headerId counting per vehicle and topic
+        for k in range(3):
+            link.port_for("AGV-7").accept(order("AGV-7", update=k))
+            link.port_for("AGV-1").accept(order("AGV-1", update=k))
+        link.port_for("AGV-7").accept(InstantActions("AGV-7", (Action("startPause", "p1"),)))
+        link.drain(sink)
+        wait_for(lambda: sum(t.endswith("/order") for t, _ in got) == 3 and sum(k == "order" for k, _ in ours.received) == 3)
+        wait_for(lambda: sum(t.endswith("/instantActions") for t, _ in got) == 2)
+        theirs_orders = [m for t, m in got if t.endswith("/order")]
+        assert [m["headerId"] for m in theirs_orders] == [1, 2, 3]
+        assert all(m["serialNumber"] == "SN-0042" and schema_errors("order", m) == [] for m in theirs_orders)
+        assert [m["headerId"] for t, m in got if t.endswith("/instantActions")] == [1, 2]
+        ours_orders = [m for k, m in ours.received if k == "order"]
+        assert [m["headerId"] for m in ours_orders] == [1, 2, 3]
+        assert all(m["manufacturer"] == MAKER and m["serialNumber"] == "AGV-1" for m in ours_orders)
+        # a message on its topic that names another vehicle is dropped
+        wrong = state_message(state("SN-0043"), 2, "OtherWorks", version="3.0.0")
+        theirs.publish("fleet2/v3/OtherWorks/SN-0042/state", json.dumps(wrong), qos=1).wait_for_publish(5)
+        wait_for(lambda: link.dropped == 1)
+        theirs.loop_stop()
+        theirs.disconnect()
+    finally:
+        link.stop()
+
+
+def test_two_carriers_with_one_identity_on_the_broker_are_refused() -> None:
+    from hardware_bridge.mqtt_vehicles import VehicleIdentity
+
+    with pytest.raises(ValueError, match="AGV-1 and AGV-2 are both uagv/LangSonTwin/AGV-1"):
+        VehicleLink("127.0.0.1", 1, MAKER, {"AGV-1": "2.1.0", "AGV-2": VehicleIdentity("2.1.0", serial="AGV-1")})

@@ -104,3 +104,7 @@ def test_vehicles_speaking_3_0_and_2_1_drive_the_same_trips_with_every_message_v
             assert tap.topics[f"{level}/{serial}/{topic}"] > 0, (level, serial, topic)
     assert tap.topics["v2/AGV-001/order"] == 0 and tap.topics["v3/AGV-005/order"] == 0
     assert mixed.device_summary()["vehicles"]["messages_dropped"] == 0
+    # each was asked for its factsheet in its version, and read it
+    for device in mixed.devices():
+        assert device["factsheet"] and device["factsheet_notes"] == [], device
+        assert tap.topics[f"{'v3' if device['id'] == 'AGV-001' else 'v2'}/{device['id']}/factsheet"] > 0

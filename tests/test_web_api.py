@@ -137,11 +137,16 @@ def test_refused_commands_say_why_and_bad_bodies_name_the_field(served: Any) -> 
         ({"action": "set_speed", "speed": 5000}, "speed"),
         ({"action": "set_speed", "speed": 2, "colour": "red"}, "colour"),
         ({"action": "pause_carrier", "carrier_id": "../etc"}, "carrier_id"),
+        ({"action": "place_carrier", "carrier_id": "AGV-001", "yard": "mars"}, "yard"),
     ):
         reply = client.post("/api/commands", headers=op, json=body)
         assert reply.status_code == 422, body
         assert any(field in str(d["loc"]) for d in reply.json()["detail"]), reply.text
     assert client.post("/api/commands", headers=op, content=b"{not json", ).status_code == 422
+    # a carrier the controllers know the place of is not placed again: said, with the code
+    cid = next(iter(live.world.carriers))
+    placed = client.post("/api/commands", headers=op, json={"action": "place_carrier", "carrier_id": cid, "yard": "china"})
+    assert placed.status_code == 200 and placed.json()["ok"] is False and placed.json()["code"] == "not_unplaced"
     # the system goes on, and what was accepted before is still in the log
     assert client.get("/api/state", headers=op).status_code == 200
     assert any(e["action"] == "pause_carrier" and e["ok"] for e in client.get("/api/audit", headers=headers(client, "ada")).json())

@@ -386,7 +386,7 @@ def test_a_viewer_cannot_command(page: Page, served: Served) -> None:
     assert sorted(actions) == sorted(get_args(Action))  # every action of the API has its button
     for button in buttons.all():
         expect(button).to_be_disabled()
-    for control in ("cmd-carrier", "cmd-lane", "cmd-direction", "cmd-speed"):
+    for control in ("cmd-carrier", "cmd-yard", "cmd-lane", "cmd-direction", "cmd-speed"):
         expect(page.get_by_test_id(control)).to_be_disabled()
     expect(page.get_by_test_id("tab-audit")).to_be_hidden()
     page.get_by_test_id("tab-management").click()

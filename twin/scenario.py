@@ -241,6 +241,10 @@ class BridgedVehicle(Strict):
 
     carrier: Annotated[str, Field(pattern=CARRIER_ID_PATTERN)]  # the fleet id the controllers use
     version: Literal["2.0.0", "2.1.0", "3.0.0"] = "2.1.0"  # 3.0.0: on the v3 topics
+    # its identity on the broker, where it is not the fleet's maker or its carrier id
+    manufacturer: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^/#+]+$")] | None = None
+    serial: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = None
+    interface: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^/#+]+$")] = "uagv"
 
 
 class Vehicles(Strict):

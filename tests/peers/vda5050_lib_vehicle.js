@@ -50,6 +50,31 @@ async function main() {
     },
   );
   await controller.start();
+  // its factsheet, as the integrator of a vehicle sets it (the library publishes it on request;
+  // the virtual adapter clears it when it attaches, at start)
+  controller.updateFactsheet({
+    headerId: 1,
+    timestamp: new Date().toISOString(),
+    version: o.version || "2.0.0",
+    manufacturer: o.manufacturer || "LangSonTwin",
+    serialNumber: o.serial,
+    typeSpecification: {
+      seriesName: "vda-5050-lib virtual AGV", agvKinematic: "OMNI", agvClass: "CARRIER",
+      maxLoadMass: 32500, localizationTypes: ["NATURAL"], navigationTypes: ["AUTONOMOUS"],
+    },
+    physicalParameters: {
+      speedMin: 0.1, speedMax: number("speed", 2), accelerationMax: 1, decelerationMax: 1,
+      heightMin: 1, heightMax: 1.5, width: 2.5, length: 12.2,
+    },
+    protocolLimits: { maxStringLens: {}, maxArrayLens: {}, timing: { minOrderInterval: 0.5, minStateInterval: 0.1 } },
+    protocolFeatures: {
+      optionalParameters: [],
+      agvActions: ["startPause", "stopPause", "startCharging", "stopCharging", "initPosition", "cancelOrder", "factsheetRequest", "pick", "drop"]
+        .map((actionType) => ({ actionType, actionScopes: ["INSTANT"] })),
+    },
+    agvGeometry: {},
+    loadSpecification: {},
+  });
   process.stderr.write(`vda-5050-lib vehicle ${o.serial} online at ${o["last-node"]}\n`);
   const stop = async () => {
     await controller.stop();

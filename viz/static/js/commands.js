@@ -12,7 +12,7 @@ import { replyText } from "./replies.js";
 import { can } from "./session.js";
 import { getFrame } from "./state.js";
 
-const CARRIER_ACTIONS = new Set(["pause_carrier", "resume_carrier", "send_to_charger", "send_to_maintenance", "return_to_service"]);
+const CARRIER_ACTIONS = new Set(["pause_carrier", "resume_carrier", "send_to_charger", "send_to_maintenance", "return_to_service", "place_carrier"]);
 const LANE_ACTIONS = new Set(["close_lane", "open_lane", "set_lane_direction"]);
 const LOG_LENGTH = 12;
 
@@ -132,6 +132,7 @@ function argsFor(action) {
   if (CARRIER_ACTIONS.has(action)) args.carrier_id = $("#cmd-carrier").value;
   if (LANE_ACTIONS.has(action)) args.lane = Number($("#cmd-lane").value); // the API's index, from 0
   if (action === "set_lane_direction") args.direction = $("#cmd-direction").value;
+  if (action === "place_carrier") args.yard = $("#cmd-yard").value; // where an unplaced carrier stands
   if (action === "set_speed") args.speed = Number($("#cmd-speed").value);
   return args;
 }
