@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     vehicle.add_argument("--start-node", default="VN", help="the node it stands on")
     vehicle.add_argument("--version", choices=("2.0.0", "2.1.0", "3.0.0"), default="2.1.0")
     vehicle.add_argument("--charge-rate", type=_positive, default=2.0, help="battery %% gained per second at a charger")
+    vehicle.add_argument("--free-navigation", action="store_true",
+                         help="navigate by node positions: refuse an order whose nodes have none")
     crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
     crane.add_argument("--port", type=_port, default=4840)
     crane.add_argument("--move-s", type=_positive, default=2.0, help="seconds for a pick or place with the moves")
@@ -354,7 +356,7 @@ def emulate(args: argparse.Namespace) -> int:
     emulator = VehicleEmulator(
         host, port, args.manufacturer, args.serial, speed_mps=args.speed,
         state_period_s=args.state_period, start_node=args.start_node, version=args.version,
-        charge_pct_per_s=args.charge_rate,
+        charge_pct_per_s=args.charge_rate, free_navigation=args.free_navigation,
     )
     signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
     try:

@@ -71,6 +71,7 @@ class VehicleEmulator:
         start_node: str = "VN",
         version: str = "2.1.0",
         charge_pct_per_s: float = 2.0,
+        free_navigation: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.manufacturer, self.serial, self.version = manufacturer, serial, version
@@ -80,6 +81,10 @@ class VehicleEmulator:
         self.paused = False
         self.cancel = False
         self.errors: list[str] = []
+        self.free_navigation = free_navigation
+        # the orders it refused, as VDA 5050 errors (WARNING: it can take another order),
+        # kept until it takes an order, as the standard keeps an error while it stands
+        self.refusals: list[dict[str, Any]] = []
         self.battery = 100.0
         self.charging = False
         self.charge_rate = charge_pct_per_s
@@ -124,13 +129,40 @@ class VehicleEmulator:
             return
         with self._lock:
             if kind == "order":
-                self._take_order(message)
+                why = self._refusal(message)
+                if why is None:
+                    self.refusals.clear()
+                    self._take_order(message)
+                else:
+                    self._refuse(message, *why)
             else:
                 for action in message["actions"]:
                     self._instant(action["actionType"], {p["key"]: p["value"] for p in action.get("actionParameters") or []})
             self._state_due = True  # sent by the driving loop: never publish from a paho callback
 
     # --- orders ------------------------------------------------------------------------------
+
+    def _refusal(self, m: dict[str, Any]) -> tuple[str, str] | None:
+        """Why it refuses an order, as (errorType, errorDescription), if it does."""
+        d = self.drive
+        if self.free_navigation and any("nodePosition" not in n for n in m["nodes"]):
+            return "noRouteError", "order route is not traversable: a node has no nodePosition"
+        if m["orderId"] == d.order_id and m["orderUpdateId"] < d.update_id:
+            return "orderUpdateError", f"orderUpdateId {m['orderUpdateId']} is older than the {d.update_id} it has"
+        if m["orderId"] != d.order_id and m["nodes"][0]["nodeId"] != d.last_node:
+            return "noRouteError", f"the order starts at {m['nodes'][0]['nodeId']}, not at {d.last_node} where it stands"
+        return None
+
+    def _refuse(self, m: dict[str, Any], kind: str, description: str) -> None:
+        references = [
+            {"referenceKey": "topic", "referenceValue": "order"},
+            {"referenceKey": "headerId", "referenceValue": str(m["headerId"])},
+            {"referenceKey": "orderId", "referenceValue": m["orderId"]},
+            {"referenceKey": "orderUpdateId", "referenceValue": str(m["orderUpdateId"])},
+        ]
+        self.refusals.append({"errorType": kind, "errorLevel": "WARNING", "errorDescription": description, "errorReferences": references})
+        del self.refusals[:-8]  # the latest few: a state stays small
+        log.warning("%s refused order %s: %s", self.serial, m["orderId"], description)
 
     def _take_order(self, m: dict[str, Any]) -> None:
         d = self.drive
@@ -250,6 +282,7 @@ class VehicleEmulator:
             self._headers["state"] += 1
             d = self.drive
             message = state_message(self.state(), self._headers["state"], self.manufacturer, (list(d.nodes), list(d.edges)), self.version)
+            message["errors"].extend(self.refusals)
         self.client.publish(self._topic("state"), json.dumps(message), qos=0)
 
     def run(self, tick_s: float = 0.05) -> None:

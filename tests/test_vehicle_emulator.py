@@ -6,12 +6,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from broker import Broker, Sink
 from conftest import ROOT
 
-from controllers.messages import Action, Edge, InstantActions, Node, Order
+from controllers.messages import Action, CommandRefused, Edge, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 
 MAKER = "LangSonTwin"
@@ -132,3 +133,31 @@ def test_an_emulator_told_to_fail_reports_the_error_and_drives_no_more(broker: B
         emulator.stop()
         runner.join(10)
         link.stop()
+
+
+def test_a_free_navigating_emulator_refuses_an_order_without_positions_in_the_standards_words(broker: Broker) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "checkpoint", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
+         "--serial", "AGV-902", "--speed", "20", "--state-period", "0.2", "--free-navigation"],
+        cwd=ROOT,
+    )
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {"AGV-902": "2.1.0"}, state_timeout_s=2.0)
+    link.start()
+    sink = Sink()
+    try:
+        until(link, sink, lambda: link.status["AGV-902"].online and bool(sink.states()), 15)
+        link.port_for("AGV-902").accept(replace(route("o1", 10, 3), device_id="AGV-902"))  # no map: no positions
+        until(link, sink, lambda: any(isinstance(e, CommandRefused) for e in sink.events))
+        time.sleep(1.0)  # several more states, all carrying the refusal
+        link.drain(sink)
+        refused = [e for e in sink.events if isinstance(e, CommandRefused)]
+        assert len(refused) == 1  # told once
+        assert refused[0].command == "Order" and refused[0].reference("orderId") == "o1"
+        assert "nodePosition" in refused[0].reason and refused[0].reason.startswith("WARNING noRouteError")
+        last = sink.states()[-1]
+        assert last.order_id == "" and last.errors == () and last.warnings == ("noRouteError",)  # it can take another
+        assert any("orderUpdateId 0" in t for t in last.error_texts)
+    finally:
+        link.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
