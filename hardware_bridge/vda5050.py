@@ -343,8 +343,7 @@ def factsheet_message(
             "loadSpecification": {},
         }
     return {
-        "headerId": header_id, "timestamp": timestamp(), "version": version,
-        "manufacturer": manufacturer, "serialNumber": serial,
+        **_header(header_id, manufacturer, serial, version, None),
         "typeSpecification": {
             "seriesName": "emulated carrier", "agvKinematic": "DIFF", "agvClass": "CARRIER",
             "maxLoadMass": 32500, "localizationTypes": ["NATURAL"], "navigationTypes": ["AUTONOMOUS"],

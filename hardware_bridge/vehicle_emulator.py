@@ -176,10 +176,7 @@ class VehicleEmulator:
             )
             for i, e in enumerate(m["edges"])
         ]
-        if m["orderId"] != d.order_id:
-            if nodes[0].node_id != d.last_node:
-                log.warning("%s refused order %s: it starts at %s", self.serial, m["orderId"], nodes[0].node_id)
-                return
+        if m["orderId"] != d.order_id:  # it starts where it stands: `_refusal` saw to that
             d.order_id, d.update_id = m["orderId"], m["orderUpdateId"]
             d.nodes, d.edges, d.along_m = nodes[1:], edges, 0.0
             d.last_seq = nodes[0].sequence_id

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -18,24 +19,31 @@ from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 MAKER = "LangSonTwin"
 
 
-@pytest.fixture
-def vehicle(broker: Broker) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
+@contextmanager
+def emulated(broker: Broker, serial: str, *flags: str) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
+    """The emulator as its own process, and master control's link to it, once it is online
+    and its first state is in hand (checks read the last state)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "checkpoint", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
-         "--serial", "AGV-900", "--speed", "20", "--state-period", "0.2"],
+         "--serial", serial, "--speed", "20", "--state-period", "0.2", *flags],
         cwd=ROOT,
     )
-    link = VehicleLink("127.0.0.1", broker.port, MAKER, {"AGV-900": "2.1.0"}, state_timeout_s=2.0)
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {serial: "2.1.0"}, state_timeout_s=2.0)
     link.start()
     sink = Sink()
     try:
-        # online (its connection message) and its first state in hand: checks read the last state
-        until(link, sink, lambda: link.status["AGV-900"].online and bool(sink.states()), 15)
+        until(link, sink, lambda: link.status[serial].online and bool(sink.states()), 15)
         yield proc, link, sink
     finally:
         link.stop()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def vehicle(broker: Broker) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
+    with emulated(broker, "AGV-900") as rig:
+        yield rig
 
 
 def until(link: VehicleLink, sink: Sink, check, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -136,16 +144,7 @@ def test_an_emulator_told_to_fail_reports_the_error_and_drives_no_more(broker: B
 
 
 def test_a_free_navigating_emulator_refuses_an_order_without_positions_in_the_standards_words(broker: Broker) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "checkpoint", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
-         "--serial", "AGV-902", "--speed", "20", "--state-period", "0.2", "--free-navigation"],
-        cwd=ROOT,
-    )
-    link = VehicleLink("127.0.0.1", broker.port, MAKER, {"AGV-902": "2.1.0"}, state_timeout_s=2.0)
-    link.start()
-    sink = Sink()
-    try:
-        until(link, sink, lambda: link.status["AGV-902"].online and bool(sink.states()), 15)
+    with emulated(broker, "AGV-902", "--free-navigation") as (_, link, sink):
         link.port_for("AGV-902").accept(replace(route("o1", 10, 3), device_id="AGV-902"))  # no map: no positions
         until(link, sink, lambda: any(isinstance(e, CommandRefused) for e in sink.events))
         time.sleep(1.0)  # several more states, all carrying the refusal
@@ -157,7 +156,3 @@ def test_a_free_navigating_emulator_refuses_an_order_without_positions_in_the_st
         last = sink.states()[-1]
         assert last.order_id == "" and last.errors == () and last.warnings == ("noRouteError",)  # it can take another
         assert any("orderUpdateId 0" in t for t in last.error_texts)
-    finally:
-        link.stop()
-        proc.terminate()
-        proc.wait(timeout=10)
