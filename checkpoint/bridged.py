@@ -32,6 +32,7 @@ from controllers.codes import country_of
 from controllers.layout import YARD_NODE
 from controllers.messages import (
     CONNECTION_BROKEN,
+    ActionState,
     BarrierCommand,
     CarrierState,
     Command,
@@ -222,6 +223,8 @@ class CarrierMirror:
             if block >= 0:
                 self.links.safety.move(self.device_id, [block], [now], [INF])
             self.occupied, self.occupied_since = block, now
+        if state.order_cancelled and state.order_id == self.order_id and not state.driving:
+            self.released_upto = min(self.released_upto, self.idx)  # nothing ahead is its any more
         self.stopped_block = block if not state.driving else -1
         self.moving = state.driving
         self.paused = state.paused
@@ -459,8 +462,9 @@ class DeviceEvents:
     def publish(self, event: Event | CameraResult) -> None:
         if isinstance(event, CarrierState) and event.device_id in self.carriers:
             self.carriers[event.device_id].observe(event)
-        elif isinstance(event, CommandRefused) and event.device_id in self.carriers:
-            self.carriers[event.device_id].links.publish(event)  # the vehicle said no: for the controllers
+        elif isinstance(event, (CommandRefused, ActionState)) and event.device_id in self.carriers:
+            # the vehicle said no, or how an action it was sent went: for the controllers
+            self.carriers[event.device_id].links.publish(event)
         elif isinstance(event, CraneState) and event.device_id in self.cranes:
             self.cranes[event.device_id].observe(event)
         elif isinstance(event, CameraResult) and event.yard in self.cameras:

@@ -82,6 +82,11 @@ def carrier_view(world: World, carrier_id: str, control: ControlView | None = No
     if carrier_id in control.unplaced:
         alarms.append("unplaced")
         notes.append(f"not placed: {control.unplaced[carrier_id]}")
+    if carrier_id in control.aborted:
+        notes.append(f"trip aborted by an operator at {control.aborted[carrier_id]}: it stands there until returned to service")
+    if carrier_id in control.unanswered:
+        alarms.append("unanswered")
+        notes.extend(control.unanswered[carrier_id])
     if carrier.warned:
         alarms.append("warning")
     notes.extend(carrier.vehicle_errors)

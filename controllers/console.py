@@ -62,8 +62,9 @@ REPLY_CODES: tuple[str, ...] = (
     "already_out_of_service", "out_of_service", "out_of_service_at", "out_of_service_after_charge",
     "out_of_service_after_job", "not_out_of_service", "back_in_service", "back_in_service_still_stopped",
     "bad_yard", "not_unplaced", "placing",
+    "no_trip", "already_aborting", "aborting", "not_charging", "stopping_charge",
     # lanes
-    "lane_already_closed", "lane_closed", "lane_closed_carriers_on", "lane_not_closed", "lane_opened",
+    "lane_already_closed", "lane_closed", "lane_closed_carriers_on", "lane_closed_rerouted", "lane_not_closed", "lane_opened",
     "last_open_lane", "not_reversible", "lane_turning", "lane_already_runs", "lane_turned",
 )
 STOP_REASONS: tuple[str, ...] = ("estop", "corridor", "operator")  # the parts of `why`
@@ -127,6 +128,7 @@ class ConsoleSite(Protocol):
     operator: OperatorHolds
     pinned_lanes: set[int]
     unplaced: dict[str, str]
+    aborted_crossings: dict[str, Direction]
     now: float  # model seconds of the latest event
 
     @property
@@ -142,7 +144,9 @@ class ConsoleSite(Protocol):
 
     def to_charger(self, rec: CarrierRecord) -> list[Command]: ...
 
-    def close_lane(self, lane: int) -> None: ...
+    def close_lane(self, lane: int) -> list[Command]: ...
+
+    def abort_trip(self, rec: CarrierRecord) -> list[Command]: ...
 
     def open_lane(self, lane: int) -> None: ...
 
@@ -171,6 +175,8 @@ class OperatorConsole:
             "open_lane": self._open_lane,
             "set_lane_direction": self._set_lane_direction,
             "place_carrier": self._place_carrier,
+            "abort_trip": self._abort_trip,
+            "stop_charging": self._stop_charging,
         }
         missing = set(OPERATOR_ACTIONS) ^ set(self.handlers)
         assert not missing, f"operator actions without a handler, or handlers without an action: {missing}"
@@ -456,7 +462,10 @@ class OperatorConsole:
             return False, _say("not_out_of_service", f"carrier {cid} is not out of service", carrier=cid), []
         self.site.operator.out_of_service.discard(cid)
         out: list[Command] = self.site.traffic.try_again(cid, self.site.now)  # a carrier that stood: its order again
-        if rec.status == IDLE and rec.known and rec.side is not None:
+        direction = self.site.aborted_crossings.pop(cid, None)
+        if direction is not None:  # its crossing was aborted before it left the yard
+            out.extend(self.site.cross(rec, direction))
+        elif rec.status == IDLE and rec.known and rec.side is not None:
             out.extend(self.site.on_free(rec))  # takes a job now if one waits (or charges if it must)
         if self.site.operator.holds(cid):
             return True, _say(
@@ -482,6 +491,36 @@ class OperatorConsole:
             carrier=cid, side=yard,
         ), [InstantActions(cid, (place,))]
 
+    def _abort_trip(self, req: OperatorRequest) -> _Outcome:
+        """Cancel a carrier's trip (cancelOrder): it stops at its next node and stands there,
+        out of service, until returned to service, when it drives on to where it was going."""
+        rec = self._carrier_of(req)
+        if isinstance(rec, Said):
+            return False, rec, []
+        cid = rec.carrier_id
+        trip = self.site.traffic.trips.get(cid)
+        if trip is None or trip.aborted:
+            return False, _say("no_trip", f"carrier {cid} is not on a trip", carrier=cid), []
+        if trip.cancelling:
+            return False, _say("already_aborting", f"carrier {cid} has already been told to cancel its order", carrier=cid), []
+        return True, _say(
+            "aborting",
+            f"carrier {cid} told to cancel its order: it stops at its next node and stands there until returned to service",
+            carrier=cid,
+        ), self.site.abort_trip(rec)
+
+    def _stop_charging(self, req: OperatorRequest) -> _Outcome:
+        rec = self._carrier_of(req)
+        if isinstance(rec, Said):
+            return False, rec, []
+        cid = rec.carrier_id
+        if rec.status != CHARGING:
+            return False, _say("not_charging", f"carrier {cid} is not charging", carrier=cid), []
+        stop = InstantActions(cid, (Action("stopCharging", f"stop-charge-{next(self._actions)}"),))
+        return True, _say(
+            "stopping_charge", f"carrier {cid} told to stop charging; it takes jobs once it has", carrier=cid
+        ), [stop]
+
     def _close_lane(self, req: OperatorRequest) -> _Outcome:
         lane = self._lane_of(req)
         if isinstance(lane, Said):
@@ -489,12 +528,18 @@ class OperatorConsole:
         if lane in self.site.lanes.closed:
             return False, _say("lane_already_closed", f"lane {lane} is already closed", lane=lane), []
         try:
-            self.site.close_lane(lane)
+            rerouted = self.site.close_lane(lane)
         except LaneRefused as refused:
             return False, _refusal(refused), []
-        on = self.site.traffic.carriers_on(lane)
+        on = self.site.traffic.carriers_on(lane) - len(rerouted)
         d = self.site.lanes.direction[lane]
         head = f"lane {lane} ({TOWARD[d]}) closed: no new crossings"
+        if rerouted:
+            n = len(rerouted)
+            return True, _say(
+                "lane_closed_rerouted", f"{head}; {_carriers(n)} not yet set off told to cancel and go by another lane",
+                lane=lane, heading=HEADING_OF[d], n=n,
+            ), rerouted
         if on:
             return True, _say(
                 "lane_closed_carriers_on", f"{head}; the {_carriers(on)} on it finish their crossing",

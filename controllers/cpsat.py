@@ -126,9 +126,10 @@ class CpsatController(SiteController):
 
     # --- lanes: a closed or opened lane breaks the plan -------------------------------------
 
-    def close_lane(self, lane: int) -> None:
-        super().close_lane(lane)
+    def close_lane(self, lane: int) -> list[Command]:
+        out = super().close_lane(lane)
         self._plan_is_stale()
+        return out
 
     def open_lane(self, lane: int) -> None:
         super().open_lane(lane)

@@ -102,6 +102,27 @@ class CarrierState:
     warnings: tuple[str, ...] = ()  # the types of its WARNING errors: shown, it works on
     # every error as the vehicle worded it, level, description and references, for the operator
     error_texts: tuple[str, ...] = ()
+    # its order was cancelled (cancelOrder FINISHED): nothing is left of it, yet it is not finished
+    order_cancelled: bool = False
+    # where it says it is in the site's map (agvPosition), if it says: x, y metres, theta radians
+    position: tuple[float, float, float] | None = None
+    position_initialized: bool = True  # False: it does not know where it is
+
+
+ActionStatus = Literal["WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED", "FAILED"]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionState:
+    """How far a vehicle got with an action it was sent (VDA 5050 actionStates): told
+    when the status changes, so that the controllers know a pause took effect, an order
+    was cancelled, a charge began or ended."""
+
+    device_id: str
+    action_id: str
+    action_type: str
+    status: ActionStatus
+    result: str = ""  # the vehicle's words, for a FAILED action
 
 
 # --- cranes, barriers, weighbridges, scanners -----------------------------------
@@ -234,6 +255,8 @@ OperatorAction = Literal[
     "open_lane",
     "set_lane_direction",
     "place_carrier",
+    "abort_trip",
+    "stop_charging",
 ]
 LaneHeading = Literal["to_china", "to_vietnam"]
 # the error a vehicle's state carries while its link to master control is lost
@@ -291,6 +314,7 @@ Event = (
     | TimerFired
     | OperatorRequest
     | CommandRefused
+    | ActionState
 )
 Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision | OperatorReply | SetTimer
 

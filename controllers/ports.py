@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Literal, Protocol
 
 from controllers.messages import (
+    ActionState,
     BarrierCommand,
     CarrierState,
     Command,
@@ -47,7 +48,7 @@ TAKES: Mapping[DeviceKind, tuple[type[Command], ...]] = {
 """The commands each kind of device takes."""
 
 REPORTS: Mapping[DeviceKind, tuple[type[Event], ...]] = {
-    "carrier": (CarrierState,),
+    "carrier": (CarrierState, ActionState),
     "crane": (CraneState,),
     "barrier": (),
     "weighbridge": (WeightReading,),

@@ -24,7 +24,7 @@ READ_PORT_VERSION = 1
 
 Alarm = Literal[
     "broken", "connection_lost", "low_battery", "paused", "maintenance", "charging", "stands", "stalled", "warning",
-    "unplaced",
+    "unplaced", "unanswered",
 ]
 BlockState = Literal["reserved", "occupied"]
 
@@ -97,6 +97,9 @@ class ControlView:
     standing: Mapping[str, str] = field(default_factory=dict)  # carrier -> why it stands
     stalled: Mapping[str, str] = field(default_factory=dict)  # carrier -> how it stalled
     unplaced: Mapping[str, str] = field(default_factory=dict)  # carrier -> where it says it is
+    # carrier -> the instant actions it refused or did not answer, in words
+    unanswered: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    aborted: Mapping[str, str] = field(default_factory=dict)  # carrier -> the node its aborted trip stopped at
 
 
 def control_view(site: SiteController) -> ControlView:
@@ -118,4 +121,6 @@ def control_view(site: SiteController) -> ControlView:
         standing=dict(site.traffic.standing),
         stalled=dict(site.traffic.stalled),
         unplaced=dict(site.unplaced),
+        unanswered={cid: tuple(said.values()) for cid, said in site.unanswered.items() if said},
+        aborted=site.traffic.aborted(),
     )

@@ -15,6 +15,11 @@ events and turns decisions into commands:
   of times; then the carrier stands out of service with the vehicle's reason and an
   alarm, until an operator returns it to service. Only FATAL errors stop a carrier;
   WARNING ones are shown. A carrier that stalls on a released base is flagged.
+- Instant actions: each is followed to its end (`ActionWatch`): a pause, a charge, a
+  cancel that the vehicle refuses or does not answer is shown with an alarm. A cancelled
+  order is not a finished one: an operator's abort leaves the carrier standing where it
+  stopped, out of service, until it is returned (it then drives on); a carrier still at
+  its yard when its lane closes is cancelled there and sent by another lane.
 - Cranes: tasks wait in a queue ordered by `task_key`, served by the first idle crane.
 - Energy: a carrier below its low-battery level after a job goes to a charger.
 - Operators: requests from the control room are handled by `OperatorConsole`
@@ -27,6 +32,7 @@ import bisect
 import itertools
 from collections import deque
 
+from controllers.actions import ActionOutcome, ActionWatch
 from controllers.console import OperatorConsole, OperatorHolds
 from controllers.lanes import LanePlan
 from controllers.layout import (
@@ -37,6 +43,7 @@ from controllers.layout import (
 )
 from controllers.messages import (
     Action,
+    ActionState,
     BarrierCommand,
     CarrierState,
     Command,
@@ -104,6 +111,11 @@ class SiteController:
         self.refusals: deque[CommandRefused] = deque(maxlen=100)  # the latest, for the control room
         # carriers that report from no node of the site: why, until an operator places them
         self.unplaced: dict[str, str] = {}
+        self.actions = ActionWatch()
+        # what carriers did not do of the instant actions they were sent: carrier -> action type -> why
+        self.unanswered: dict[str, dict[str, str]] = {}
+        # loaded carriers whose crossing an operator aborted before they left the yard: where they were going
+        self.aborted_crossings: dict[str, Direction] = {}
         self._orders = 0
         self.now = 0.0  # model seconds of the latest event
         self._seq = itertools.count()  # ties in the queues go to the older entry
@@ -120,6 +132,11 @@ class SiteController:
 
     def on_event(self, event: Event, now: float) -> list[Command]:
         self.now = now
+        out = self._handle(event, now)
+        self.actions.sent(out, now)
+        return out
+
+    def _handle(self, event: Event, now: float) -> list[Command]:
         if isinstance(event, CarrierState):
             return self._on_carrier(event, now)
         if isinstance(event, CraneState):
@@ -144,6 +161,9 @@ class SiteController:
             return self._on_refused(event, now)
         if isinstance(event, TimerFired):
             return self._on_timer(event, now)
+        if isinstance(event, ActionState):
+            outcome = self.actions.on_action_state(event)
+            return self._action_ended(outcome, now) if outcome is not None else []
         if isinstance(event, ScannerState):
             return []
         raise TypeError(f"{self.name} controller got an unknown event {event!r}")
@@ -165,6 +185,8 @@ class SiteController:
                 reasons[rec.carrier_id] = f"not placed: {self.unplaced[rec.carrier_id]}"
             elif rec.carrier_id in self.traffic.standing:
                 reasons[rec.carrier_id] = f"stands: {self.traffic.standing[rec.carrier_id]}"
+            elif (trip := self.traffic.trips.get(rec.carrier_id)) is not None and trip.aborted:
+                reasons[rec.carrier_id] = f"its trip was aborted by an operator at {trip.route.node_ids[trip.position]}"
             elif rec.carrier_id in self.traffic.stalled:
                 reasons[rec.carrier_id] = f"stalled: {self.traffic.stalled[rec.carrier_id]}"
             elif rec.carrier_id in self.traffic.lost:
@@ -187,6 +209,8 @@ class SiteController:
         rec.load = st.load
         was_faulty, rec.fault = rec.fault, bool(st.errors)
         out: list[Command] = self._traffic_said(st.device_id, self.traffic.on_state(st, now))
+        for outcome in self.actions.on_state(st):
+            out.extend(self._action_ended(outcome, now))
         if not rec.known:  # its first report tells where it stands
             rec.known = True
             rec.side = _yard_of(st.last_node_id)
@@ -207,14 +231,86 @@ class SiteController:
         elif rec.status == CHARGING and st.charging:
             rec.charge_began = True
         elif rec.status == CHARGING and rec.charge_began and not st.charging:
-            rec.charge_began = False
-            rec.status = IDLE
-            self.yards[rec.side].chargers_free += 1  # type: ignore[index]
-            out.extend(self.next_charger(rec.side))  # type: ignore[arg-type]
-            out.extend(self.on_free(rec))
+            out.extend(self._charge_ended(rec))
         if was_faulty and not rec.fault and rec.status == IDLE:
             out.extend(self.assign_jobs())
         return out
+
+    def _charge_ended(self, rec: CarrierRecord) -> list[Command]:
+        """Full, or told to stop charging: the charger is free and the carrier works on."""
+        if rec.status != CHARGING or rec.side is None:
+            return []
+        rec.charge_began = False
+        rec.status = IDLE
+        self.yards[rec.side].chargers_free += 1
+        return [*self.next_charger(rec.side), *self.on_free(rec)]
+
+    # --- instant actions followed to their end ----------------------------------------------
+
+    def _action_ended(self, outcome: ActionOutcome, now: float) -> list[Command]:
+        action, cid = outcome.action, outcome.action.carrier_id
+        if cid not in self.carriers:
+            return []
+        if outcome.ok:  # whatever was said of this kind of action before is over
+            said = self.unanswered.get(cid, {})
+            said.pop(action.action_type, None)
+            if not said:
+                self.unanswered.pop(cid, None)
+        else:
+            why = f"{action.action_type} {action.action_id} was not carried out: {outcome.why}"
+            self.unanswered.setdefault(cid, {})[action.action_type] = why
+            self.traffic.alarms.append(CarrierAlarm(cid, "action_failed", why, now))
+        if action.action_type == "cancelOrder":
+            return self._trip_cancelled(cid, now) if outcome.ok else self.traffic.cancel_failed(cid)
+        if action.action_type == "stopCharging" and outcome.ok:
+            return self._charge_ended(self.carriers[cid])
+        return []
+
+    def _unanswered_scan(self, now: float) -> None:
+        for action in self.actions.overdue(now):
+            why = (
+                f"no answer to {action.action_type} {action.action_id} for {now - action.sent_at:.0f} s:"
+                " it may not have taken effect"
+            )
+            self.unanswered.setdefault(action.carrier_id, {})[action.action_type] = why
+            self.traffic.alarms.append(CarrierAlarm(action.carrier_id, "no_answer", why, now))
+
+    def abort_trip(self, rec: CarrierRecord) -> list[Command]:
+        """An operator aborts the carrier's trip: it is told cancelOrder, and stops at its next node."""
+        if not self.traffic.cancel(rec.carrier_id, "abort"):
+            return []
+        return [self._instant(rec.carrier_id, "cancelOrder")]
+
+    def _trip_cancelled(self, cid: str, now: float) -> list[Command]:
+        rec = self.carriers[cid]
+        origin = self.traffic.from_side(cid)
+        purpose, where, out = self.traffic.cancelled(cid, now)
+        if where == "end":  # it had reached the far yard: the trip is done
+            rec.side = other_side(origin) if origin else None
+            return [*out, *self._arrived(rec)]
+        if where == "lane":  # aborted on the lane: it stands there (re-routed: it drives on)
+            if purpose == "abort":
+                self.operator.out_of_service.add(cid)
+            return out
+        if where != "start" or origin is None:
+            return out
+        rec.side = origin
+        direction = direction_from(origin)
+        if purpose == "reroute":  # off the closed lane: the same crossing by another
+            return [*out, *self.cross(rec, direction)]
+        self.operator.out_of_service.add(cid)
+        if rec.status == TO_JOB and rec.job is not None:  # the job goes back to its queue
+            job, rec.job = rec.job, None
+            bisect.insort(self.yards[job.yard].jobs, (self.job_key(job), job), key=lambda kv: kv[0])
+        if rec.status == CROSSING:  # it keeps its container and crosses once returned to service
+            self.aborted_crossings[cid] = direction
+        else:
+            rec.status = IDLE
+        return [*out, *self.assign_jobs()]
+
+    def _instant(self, carrier_id: str, action_type: str) -> InstantActions:
+        self._orders += 1
+        return InstantActions(carrier_id, (Action(action_type, f"{action_type}-{self._orders}"),))
 
     def _unplaced(self, st: CarrierState, now: float) -> None:
         """A vehicle that comes online where the controllers know no node gets no job: it
@@ -226,6 +322,9 @@ class SiteController:
 
     def _on_refused(self, event: CommandRefused, now: float) -> list[Command]:
         """A vehicle refused an order: the trip it belongs to is sent again or stands."""
+        if event.command == "InstantActions":
+            outcome = self.actions.refused(event.device_id, event.reference("actionId"), event.reason)
+            return self._action_ended(outcome, now) if outcome is not None else []
         order_id = event.reference("orderId")
         if event.command != "Order" or event.device_id not in self.carriers or order_id is None:
             return []
@@ -238,6 +337,7 @@ class SiteController:
             return self.traffic.resend(event.tag.removeprefix(RESEND))
         if event.tag == STALL_SCAN:
             self.traffic.stall_scan(now)
+            self._unanswered_scan(now)
             return [SetTimer(STALL_SCAN_S, STALL_SCAN)]
         return []
 
@@ -335,8 +435,7 @@ class SiteController:
         return []
 
     def _charge(self, carrier_id: str) -> InstantActions:
-        self._orders += 1
-        return InstantActions(carrier_id, (Action("startCharging", f"charge-{self._orders}"),))
+        return self._instant(carrier_id, "startCharging")
 
     def cross(self, rec: CarrierRecord, direction: Direction) -> list[Command]:
         if self.operator.holds(rec.carrier_id):
@@ -447,8 +546,16 @@ class SiteController:
 
     # --- operator commands on lanes (raise LaneRefused with the reason) ------------------
 
-    def close_lane(self, lane: int) -> None:
+    def close_lane(self, lane: int) -> list[Command]:
+        """No new crossings on the lane; carriers that have not yet left their yard on it are
+        cancelled there and sent by another lane. Returns their cancelOrders."""
         self.lanes.close(lane)
+        out: list[Command] = []
+        for cid in list(self.traffic.lane_queue[lane]):
+            trip = self.traffic.trips[cid]
+            if trip.position == 0 and cid not in self.traffic.standing and self.traffic.cancel(cid, "reroute"):
+                out.append(self._instant(cid, "cancelOrder"))
+        return out
 
     def open_lane(self, lane: int) -> None:
         self.lanes.open(lane)

@@ -9,6 +9,12 @@ Lanes are one-way at any moment (the lane policy fixes a direction per lane), so
 carrier only ever waits for the carrier ahead of it on its lane: the waits form
 chains, never cycles, and the chain ends at a carrier that moves or is under repair.
 
+A trip can be cancelled (VDA 5050 cancelOrder: the vehicle stops at its next node): by an
+operator's abort, after which the carrier stands where it stopped until it is brought
+back, or to re-route a carrier that has not yet left its yard off a lane that closed.
+While the cancel is on its way the base is not extended; once the vehicle confirms it,
+the blocks ahead of where it stands go back to the lane (`cancel`, `cancelled`).
+
 A vehicle that does not take up an order (it refuses it, or reports no order where the
 order starts) is sent it again after a back-off that doubles each time, at most
 `max_resends` times; then it stands where it is, with its reason and an alarm, until an
@@ -49,11 +55,12 @@ STALL_SLACK_S = 60.0  # ... plus this, before it counts as stalled
 @dataclass(frozen=True, slots=True)
 class CarrierAlarm:
     """Raised once when a carrier stands because its vehicle would not take up its order,
-    when it stalls on a released base, or when it reports from a place that is no node of
-    the site (`unplaced`); `text` says why, in the vehicle's words where it gave any."""
+    when it stalls on a released base, when it reports from a place that is no node of
+    the site (`unplaced`), or when it refuses an instant action or does not answer it
+    (`action_failed`, `no_answer`); `text` says why, in the vehicle's words where it gave any."""
 
     carrier_id: str
-    kind: Literal["stands", "stalled", "unplaced"]
+    kind: Literal["stands", "stalled", "unplaced", "action_failed", "no_answer"]
     text: str
     at: float  # model seconds
 
@@ -130,6 +137,10 @@ class Trip:
     refused: str = ""  # the vehicle's reason, the last time it refused the order
     progress_at: float | None = None  # model time it last moved on, or was free to set off
     halted: bool = False  # its latest state says it is paused or has a FATAL error
+    # a cancelOrder is on its way ("abort": an operator's; "reroute": off a closed lane):
+    # its base is not extended until the vehicle answers
+    cancelling: str = ""
+    aborted: bool = False  # cancelled by an operator: it stands where it stopped until returned
 
 
 @dataclass(slots=True)
@@ -266,7 +277,7 @@ class TrafficControl:
                 freed = True
         trip.freed_upto = max(trip.freed_upto, keep_from)
         orders: list[Command] = []
-        if state.errors or state.paused or trip.carrier_id in self.standing:
+        if state.errors or state.paused or trip.carrier_id in self.standing or trip.cancelling or trip.aborted:
             return list(self._wake_waiters(trip.route.lane)) if freed else orders
         # extend in steps of at least half a base: fewer, longer orders
         if trip.released_upto - idx <= self.max_base_blocks // 2:
@@ -326,10 +337,74 @@ class TrafficControl:
         self.resends += 1
         return list(trip.unconfirmed) if trip.unconfirmed else [trip.last_order]
 
+    # --- cancelled trips ---------------------------------------------------------------------
+
+    def cancel(self, carrier_id: str, purpose: Literal["abort", "reroute"]) -> bool:
+        """Hold the trip's base where it is: a cancelOrder goes to the vehicle. False if the
+        carrier has no trip or one is being cancelled already."""
+        trip = self.trips.get(carrier_id)
+        if trip is None or trip.cancelling or trip.aborted:
+            return False
+        trip.cancelling = purpose
+        return True
+
+    def cancel_failed(self, carrier_id: str) -> list[Command]:
+        """The vehicle would not cancel: the trip goes on as planned."""
+        trip = self.trips.get(carrier_id)
+        if trip is None or not trip.cancelling:
+            return []
+        trip.cancelling = ""
+        order = self._extend(trip) if trip.released_upto - trip.position <= self.max_base_blocks // 2 else None
+        return [order] if order is not None else []
+
+    def cancelled(self, carrier_id: str, now: float) -> tuple[str, str, list[Command]]:
+        """The vehicle cancelled its order and stands at the node it last reported. Returns
+        what the cancel was for, where it stands ("start": still at its yard, the trip is
+        dropped; "end": at the far yard, the trip is done; "lane": on the lane, the trip
+        holds the block it stands in and nothing ahead), and the orders of carriers that can
+        now move on."""
+        trip = self.trips.get(carrier_id)
+        if trip is None:
+            return "", "", []
+        purpose = trip.cancelling or "abort"
+        trip.cancelling = ""
+        if trip.position in (0, len(trip.route.node_ids) - 1):
+            woken: list[Command] = list(self.finish(carrier_id))
+            return purpose, "start" if trip.position == 0 else "end", woken
+        lane_holder = self.holder[trip.route.lane]
+        for e in range(max(trip.position, trip.freed_upto), trip.released_upto):
+            b = trip.route.blocks[e]
+            if b >= 0 and lane_holder[b] == carrier_id:
+                lane_holder[b] = None
+        trip.released_upto = trip.position
+        trip.aborted, trip.progress_at = purpose == "abort", now
+        # the next order is a new one, from where it stands
+        base, _, count = trip.order_id.partition("~")
+        trip.order_id, trip.update_id = f"{base}~{int(count or 0) + 1}", -1
+        trip.unconfirmed.clear()
+        out: list[Command] = []
+        if not trip.aborted:
+            order = self._extend(trip)  # re-routing came too late: it drives on from here
+            out = [order] if order is not None else []
+        return purpose, "lane", [*out, *self._wake_waiters(trip.route.lane)]
+
+    def aborted(self) -> dict[str, str]:
+        """Carriers whose trip an operator aborted on the lane: where each stands."""
+        return {cid: t.route.node_ids[t.position] for cid, t in self.trips.items() if t.aborted}
+
+    def from_side(self, carrier_id: str) -> Side | None:
+        """The yard the carrier's trip set off from."""
+        trip = self.trips.get(carrier_id)
+        return None if trip is None else ("vietnam" if trip.route.node_ids[0] == YARD_NODE["vietnam"] else "china")
+
     def try_again(self, carrier_id: str, now: float) -> list[Command]:
         """An operator brings back a carrier that stands: its order is sent again, with a
         fresh count of resends; a vehicle that never took the trip up gets a new order id."""
         trip = self.trips.get(carrier_id)
+        if trip is not None and trip.aborted:  # an operator's abort: on from where it stopped
+            trip.aborted, trip.progress_at = False, now
+            order = self._extend(trip)
+            return [order] if order is not None else []
         if trip is None or self.standing.pop(carrier_id, None) is None:
             return []
         trip.sends, trip.refused, trip.resend_due, trip.progress_at = 1, "", False, now
@@ -403,6 +478,8 @@ class TrafficControl:
         orders: list[Order] = []
         for cid in self.lane_queue[lane]:
             trip = self.trips[cid]
+            if trip.cancelling or trip.aborted:
+                continue
             if trip.waiting_on >= 0 and self.holder[lane][trip.waiting_on] is None:
                 order = self._extend(trip)
                 if order is not None:

@@ -25,6 +25,10 @@ reserved blocks and gets no job; orders for it are held, not sent, and go out (a
 `drain`) once it is back online; its first state after that is passed on for the controllers to
 reconcile with their plan.
 
+Action states: each change of status of an action this link sent is told as an
+`ActionState`, after the state it came in; an order stopped by a cancelOrder is then
+reported cancelled, not finished.
+
 Refusals: a vehicle that refuses an order or an instant action says so in an error whose
 errorReferences name it (orderId, or actionId), or with an action state FAILED. Each
 such answer to a command this link sent is told to the controllers once, as a
@@ -48,6 +52,7 @@ import paho.mqtt.client as mqtt
 from controllers.messages import (
     CONNECTION_BROKEN,
     Action,
+    ActionState,
     CarrierState,
     Command,
     CommandRefused,
@@ -79,7 +84,7 @@ log = logging.getLogger(__name__)
 
 
 # the instant actions the controllers send a vehicle (pause, resume, charge, place it)
-ACTIONS_ASKED = ("startPause", "stopPause", "startCharging", "initPosition")
+ACTIONS_ASKED = ("startPause", "stopPause", "cancelOrder", "startCharging", "stopCharging", "initPosition")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,8 @@ class VehicleStatus:
     actions_sent: dict[str, str] = field(default_factory=dict)  # actionId -> actionType
     errors_seen: frozenset[str] = frozenset()  # the errors of its previous state
     failed_seen: set[str] = field(default_factory=set)  # action ids already told FAILED
+    action_status: dict[str, str] = field(default_factory=dict)  # actionId -> the status last told
+    cancelled: dict[str, None] = field(default_factory=dict)  # orders it cancelled (the latest few)
     headers: Counter[str] = field(default_factory=Counter)  # the last headerId sent, per topic
     factsheet: Factsheet | None = None
     factsheet_notes: list[str] = field(default_factory=list)  # what it cannot do of what is asked
@@ -283,7 +290,13 @@ class VehicleLink:
         else:
             for refusal in self._refusals(vehicle, message):
                 self.inbox.put(refusal)
-            self._on_state(vehicle, replace(carrier_state(message), device_id=serial))
+            reports = self._action_reports(vehicle, message)
+            state = replace(carrier_state(message), device_id=serial)
+            if state.order_id in vehicle.cancelled:  # stopped by a cancelOrder: not finished
+                state = replace(state, order_cancelled=True, order_finished=False)
+            self._on_state(vehicle, state)
+            for report in reports:  # after the state that says where it stands
+                self.inbox.put(report)
 
     def _on_factsheet(self, vehicle: VehicleStatus, facts: Factsheet) -> None:
         """What the vehicle says it can do, against what the controllers will ask of it."""
@@ -328,6 +341,25 @@ class VehicleLink:
             if result:
                 why += f": {result}"
             out.append(CommandRefused(vehicle.serial, "InstantActions", why, (("actionId", action_id),)))
+        return out
+
+    def _action_reports(self, vehicle: VehicleStatus, message: dict[str, Any]) -> list[ActionState]:
+        """Each change of status of an action this link sent (actionStates, and in 3.0
+        instantActionStates). A cancelOrder FINISHED marks the order it stood on as
+        cancelled, so that its empty remainder is not read as the order done."""
+        with self._lock:
+            actions = dict(vehicle.actions_sent)
+        out: list[ActionState] = []
+        for state in [*(message.get("actionStates") or []), *(message.get("instantActionStates") or [])]:
+            action_id, status = state["actionId"], state["actionStatus"]
+            if action_id not in actions or vehicle.action_status.get(action_id) == status:
+                continue
+            _remember(vehicle.action_status, action_id, status)
+            kind = state.get("actionType") or actions[action_id]
+            result = str(state.get("resultDescription") or state.get("actionResult") or "")  # 2.x, 3.0
+            out.append(ActionState(vehicle.serial, action_id, kind, status, result))
+            if kind == "cancelOrder" and status == "FINISHED" and message["orderId"]:
+                _remember(vehicle.cancelled, message["orderId"], None)
         return out
 
     def _drop(self, why: str) -> None:

@@ -251,9 +251,14 @@ STOPPING_LEVELS = frozenset({"FATAL", "CRITICAL"})
 def carrier_state(message: dict[str, Any]) -> CarrierState:
     """A decoded state message (2.x or 3.0) as the controllers see it. The order is
     finished when nothing of it is left to traverse. FATAL and CRITICAL errors stop the
-    carrier; WARNING and URGENT ones are shown while it works on."""
+    carrier; WARNING and URGENT ones are shown while it works on. The vehicle's position
+    (agvPosition, in 3.0 mobileRobotPosition) is kept in its map frame; a vehicle that
+    says it is not localised does not know where it stands."""
     loads = message.get("loads") or []
     battery = message.get("powerSupply") or message["batteryState"]
+    at = message.get("mobileRobotPosition") or message.get("agvPosition")
+    position = (float(at["x"]), float(at["y"]), float(at["theta"])) if at else None
+    initialized = bool(at.get("localized", at.get("positionInitialized", True))) if at else True
     return CarrierState(
         device_id=message["serialNumber"],
         order_id=message["orderId"],
@@ -269,6 +274,8 @@ def carrier_state(message: dict[str, Any]) -> CarrierState:
         order_finished=bool(message["orderId"]) and not message["nodeStates"] and not message["edgeStates"],
         warnings=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] not in STOPPING_LEVELS),
         error_texts=tuple(error_text(e) for e in message["errors"]),
+        position=position,
+        position_initialized=initialized,
     )
 
 

@@ -13,7 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from broker import Broker, Sink
 
-from controllers.messages import Action, CarrierState, CommandRefused, InstantActions, Node, Order
+from controllers.messages import Action, ActionState, CarrierState, CommandRefused, InstantActions, Node, Order
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 from hardware_bridge.vda5050 import schema_errors, state_message, timestamp
 
@@ -297,3 +297,41 @@ def test_two_carriers_with_one_identity_on_the_broker_are_refused() -> None:
 
     with pytest.raises(ValueError, match="AGV-1 and AGV-2 are both uagv/LangSonTwin/AGV-1"):
         VehicleLink("127.0.0.1", 1, MAKER, {"AGV-1": "2.1.0", "AGV-2": VehicleIdentity("2.1.0", serial="AGV-1")})
+
+
+def test_action_states_are_told_on_each_change_and_a_cancelled_order_is_not_finished(broker: Broker, link: VehicleLink) -> None:
+    v = FakeVehicle(broker.port, "AGV-1")
+    time.sleep(0.3)  # any retained last will of an earlier vehicle AGV-1 has come by now
+    v.send("connection", v.connection("ONLINE"))
+    wait_for(lambda: link.status["AGV-1"].online)
+    link.port_for("AGV-1").accept(order("AGV-1"))
+    link.port_for("AGV-1").accept(InstantActions("AGV-1", (Action("startPause", "p1"), Action("cancelOrder", "c1"))))
+    wait_for(lambda: len([k for k, _ in v.received if k != "instantActions" or _["actions"][0]["actionType"] != "factsheetRequest"]) == 2)
+
+    def with_actions(header: int, *status: tuple[str, str, str], **extra: Any) -> dict[str, Any]:
+        message = state_message(state("AGV-1", order_finished=False), header, MAKER)
+        message["actionStates"] = [{"actionId": i, "actionType": t, "actionStatus": s} for i, t, s in status]
+        message.update(extra)
+        assert schema_errors("state", message) == []
+        return message
+
+    v.send("state", with_actions(2, ("p1", "startPause", "RUNNING"), ("c1", "cancelOrder", "WAITING"), ("x9", "pick", "RUNNING")))
+    v.send("state", with_actions(3, ("p1", "startPause", "FINISHED"), ("c1", "cancelOrder", "WAITING")))
+    # its order cancelled: it stands, nothing of the order left, as a finished order would look
+    position = {"x": 12.5, "y": -3.0, "theta": 0.5, "mapId": "huu-nghi", "positionInitialized": True}
+    v.send("state", with_actions(4, ("p1", "startPause", "FINISHED"), ("c1", "cancelOrder", "FINISHED"), agvPosition=position))
+    sink = Sink()
+    wait_for(lambda: (link.drain(sink), len(sink.states()) >= 3)[1])
+    told = [(e.action_id, e.action_type, e.status) for e in sink.events if isinstance(e, ActionState)]
+    # each change once, only of actions this link sent
+    assert told == [("p1", "startPause", "RUNNING"), ("c1", "cancelOrder", "WAITING"), ("p1", "startPause", "FINISHED"),
+                    ("c1", "cancelOrder", "FINISHED")]
+    last = sink.states()[-1]
+    assert last.order_cancelled and not last.order_finished
+    assert last.position == (12.5, -3.0, 0.5) and last.position_initialized
+    # the cancel's answer comes after the state that says where it stands
+    assert sink.events.index(last) < max(i for i, e in enumerate(sink.events) if isinstance(e, ActionState))
+    # a vehicle that says it is not localised
+    v.send("state", with_actions(5, agvPosition={**position, "positionInitialized": False}))
+    wait_for(lambda: (link.drain(sink), len(sink.states()) >= 4)[1])
+    assert not sink.states()[-1].position_initialized

@@ -6,6 +6,7 @@ out), then through the twin, where the truth is the carriers' positions and orde
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, get_args
 
 import pytest
@@ -14,13 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fifo import crane_done, cstate, init, lane_of, load_and_cross, make_layout, of, one, ready, task
 
+from controllers.actions import ACTION_TIMEOUT_S
 from controllers.console import OPERATOR_ACTIONS, REPLY_CODES, STOP_REASONS
 from controllers.cpsat import REPLAN, CpsatController
 from controllers.fifo import FifoController
 from controllers.greedy import GreedyController
 from controllers.layout import LANE_REVERSIBLE, LANE_TO_CHINA, LANE_TO_VIETNAM, SiteLayout
 from controllers.messages import (
+    Action,
+    ActionState,
     Command,
+    CommandRefused,
     CraneCommand,
     Event,
     InstantActions,
@@ -30,7 +35,9 @@ from controllers.messages import (
     Order,
     TimerFired,
 )
+from controllers.readport import control_view
 from controllers.site import SiteController
+from controllers.traffic import STALL_SCAN
 from twin.carrier import SimCarrier
 from twin.world import World
 
@@ -80,7 +87,7 @@ def controller(name: str, layout: SiteLayout | None = None) -> SiteController:
 
 def test_the_console_messages_are_an_event_and_a_command_and_every_action_is_handled() -> None:
     assert OperatorRequest in get_args(Event) and OperatorReply in get_args(Command)
-    assert OPERATOR_ACTIONS == get_args(OperatorAction) and len(OPERATOR_ACTIONS) == 13
+    assert OPERATOR_ACTIONS == get_args(OperatorAction) and len(OPERATOR_ACTIONS) == 15
     handlers = controller("fifo").console.handlers  # the console's table of actions
     assert set(handlers) == set(OPERATOR_ACTIONS) and all(callable(h) for h in handlers.values())
 
@@ -753,3 +760,178 @@ def test_a_carrier_off_the_sites_nodes_is_shown_and_placed_by_an_operator(name: 
     out += ctrl.on_event(TimerFired(REPLAN), 5.0) if name == "cpsat" else []
     loads = [c for c in out if isinstance(c, CraneCommand) and c.op == "load"]
     assert "C1" in [c.carrier_id for c in loads]  # it works from the yard it was placed at
+
+
+# --- instant actions followed to their end: abort, stop charging, unanswered ---------------
+
+
+def _cancel_of(cmds: list[Command]) -> Action:
+    action = one(cmds, InstantActions).actions[0]
+    assert action.action_type == "cancelOrder"
+    return action
+
+
+def test_an_operator_aborts_a_crossing_before_it_leaves_the_yard_and_returns_it() -> None:
+    ctrl = controller("fifo")
+    init(ctrl, C1="vietnam")
+    load = one(ctrl.on_event(ready("X1", "vietnam"), 0.0), CraneCommand)
+    order = one(ctrl.on_event(crane_done(load.device_id, "vietnam", "load", "X1", "C1"), 1.0), Order)
+    reply, cmds = ask(ctrl, "abort_trip", carrier_id="C1", now=2.0)
+    assert reply.ok and reply.code == "aborting"
+    cancel = _cancel_of(cmds)
+    reply, cmds = ask(ctrl, "abort_trip", carrier_id="C1", now=2.5)
+    assert not reply.ok and reply.code == "already_aborting" and cmds == []
+    # the vehicle stands at its yard with the order cancelled: the trip is dropped, not finished
+    st_ = replace(cstate("C1", "VN", order_id=order.order_id, load="X1"), order_cancelled=True)
+    assert of(ctrl.on_event(st_, 3.0), Order) == []
+    assert "C1" not in ctrl.traffic.trips and ctrl.traffic.held_blocks("C1") == []
+    assert "C1" in ctrl.operator.out_of_service and ctrl.actions.pending == {}
+    # its own answer comes after: nothing more happens
+    assert ctrl.on_event(ActionState("C1", cancel.action_id, "cancelOrder", "FINISHED"), 3.1) == []
+    reply, cmds = ask(ctrl, "abort_trip", carrier_id="C1", now=3.5)
+    assert not reply.ok and reply.code == "no_trip"
+    # returned to service, it makes the crossing it was loaded for, as a new order
+    reply, cmds = ask(ctrl, "return_to_service", carrier_id="C1", now=4.0)
+    again = one(cmds, Order)
+    assert reply.ok and again.device_id == "C1" and again.nodes[0].node_id == "VN" and again.order_id != order.order_id
+
+
+def test_an_aborted_trip_on_the_lane_holds_only_where_it_stands_and_drives_on_when_returned() -> None:
+    ctrl = controller("fifo")
+    init(ctrl, C1="vietnam")
+    load = one(ctrl.on_event(ready("X1", "vietnam"), 0.0), CraneCommand)
+    order = one(ctrl.on_event(crane_done(load.device_id, "vietnam", "load", "X1", "C1"), 1.0), Order)
+    stop = order.nodes[2]  # a node on the lane, with released blocks beyond it
+    assert stop.released and stop.node_id.startswith("L")
+    ctrl.on_event(cstate("C1", order.nodes[1].node_id, order_id=order.order_id, seq=order.nodes[1].sequence_id, driving=True, load="X1"), 2.0)
+    held = ctrl.traffic.held_blocks("C1")
+    _, cmds = ask(ctrl, "abort_trip", carrier_id="C1", now=3.0)
+    cancel = _cancel_of(cmds)
+    st_ = cstate("C1", stop.node_id, order_id=order.order_id, seq=stop.sequence_id, load="X1")
+    ctrl.on_event(st_, 4.0)  # standing, not yet cancelled: still cancelling
+    assert ctrl.traffic.trips["C1"].cancelling == "abort"
+    out = ctrl.on_event(ActionState("C1", cancel.action_id, "cancelOrder", "FINISHED"), 4.1)
+    assert of(out, Order) == []
+    after = ctrl.traffic.held_blocks("C1")
+    assert len(after) <= 1 < len(held) and set(after) <= set(held)  # nothing ahead of it is its
+    assert "C1" in ctrl.operator.out_of_service and "aborted" in ctrl.wait_reasons()["C1"]
+    assert ctrl.on_event(replace(st_, order_cancelled=True), 5.0) == []  # it stays where it is
+    reply, cmds = ask(ctrl, "return_to_service", carrier_id="C1", now=6.0)
+    again = one(cmds, Order)
+    assert reply.ok and again.order_id == f"{order.order_id}~1" and again.nodes[0].node_id == stop.node_id
+    assert again.nodes[-1].node_id == "CN" or not again.nodes[-1].released  # on to the far yard
+
+
+def test_a_cancel_the_vehicle_refuses_leaves_the_trip_going_with_an_alarm() -> None:
+    ctrl = controller("fifo")
+    init(ctrl, C1="vietnam")
+    load = one(ctrl.on_event(ready("X1", "vietnam"), 0.0), CraneCommand)
+    one(ctrl.on_event(crane_done(load.device_id, "vietnam", "load", "X1", "C1"), 1.0), Order)
+    _, cmds = ask(ctrl, "abort_trip", carrier_id="C1", now=2.0)
+    cancel = _cancel_of(cmds)
+    ctrl.on_event(ActionState("C1", cancel.action_id, "cancelOrder", "FAILED", "validationError: unknown action"), 3.0)
+    trip = ctrl.traffic.trips["C1"]
+    assert not trip.cancelling and not trip.aborted and "C1" not in ctrl.operator.out_of_service
+    assert [(a.kind, a.carrier_id) for a in ctrl.traffic.alarms] == [("action_failed", "C1")]
+    assert "validationError: unknown action" in ctrl.unanswered["C1"]["cancelOrder"]
+
+
+def test_a_pause_the_vehicle_never_answers_is_flagged_once_and_cleared_when_it_takes_effect() -> None:
+    ctrl = controller("fifo")
+    init(ctrl, C1="vietnam")
+    _, cmds = ask(ctrl, "pause_carrier", carrier_id="C1", now=0.0)
+    assert pauses(cmds) == {"C1": "startPause"}
+    ctrl.on_event(TimerFired(STALL_SCAN), ACTION_TIMEOUT_S - 1)
+    assert "C1" not in ctrl.unanswered
+    ctrl.on_event(TimerFired(STALL_SCAN), ACTION_TIMEOUT_S + 1)
+    ctrl.on_event(TimerFired(STALL_SCAN), ACTION_TIMEOUT_S + 60)
+    assert [(a.kind, a.carrier_id) for a in ctrl.traffic.alarms] == [("no_answer", "C1")]  # told once
+    assert "startPause" in ctrl.unanswered["C1"]["startPause"]
+    assert control_view(ctrl).unanswered["C1"]  # the control room sees it
+    # a state that shows it paused is the answer
+    ctrl.on_event(replace(cstate("C1", "VN"), paused=True), ACTION_TIMEOUT_S + 70)
+    assert "C1" not in ctrl.unanswered and ctrl.actions.pending == {}
+
+
+def test_a_pause_refused_by_the_vehicle_is_an_alarm_with_its_words() -> None:
+    ctrl = controller("fifo")
+    init(ctrl, C1="vietnam")
+    _, cmds = ask(ctrl, "pause_carrier", carrier_id="C1", now=0.0)
+    pause = one(cmds, InstantActions).actions[0]
+    refusal = CommandRefused("C1", "InstantActions", "WARNING validationError: startPause not supported", (("actionId", pause.action_id),))
+    ctrl.on_event(refusal, 1.0)
+    ctrl.on_event(ActionState("C1", pause.action_id, "startPause", "FAILED", "not supported"), 1.5)  # the same, once
+    assert [(a.kind, a.carrier_id) for a in ctrl.traffic.alarms] == [("action_failed", "C1")]
+    assert "startPause not supported" in ctrl.unanswered["C1"]["startPause"]
+
+
+def test_stop_charging_frees_the_charger_for_the_next_and_the_carrier_works_on() -> None:
+    ctrl = controller("fifo", make_layout(chargers=1))
+    init(ctrl, C1="vietnam", C2="vietnam")
+    reply, _ = ask(ctrl, "stop_charging", carrier_id="C1")
+    assert not reply.ok and reply.code == "not_charging"
+    _, cmds = ask(ctrl, "send_to_charger", carrier_id="C1")
+    assert one(cmds, InstantActions).actions[0].action_type == "startCharging"
+    ask(ctrl, "send_to_charger", carrier_id="C2")  # waits for the only charger
+    ctrl.on_event(cstate("C1", "VN", charging=True), 2.0)
+    reply, cmds = ask(ctrl, "stop_charging", carrier_id="C1", now=3.0)
+    stop = one(cmds, InstantActions).actions[0]
+    assert reply.ok and reply.code == "stopping_charge" and stop.action_type == "stopCharging"
+    assert ctrl.carriers["C1"].status == "charging"  # until the vehicle says it has stopped
+    out = ctrl.on_event(ActionState("C1", stop.action_id, "stopCharging", "FINISHED"), 4.0)
+    assert ctrl.carriers["C1"].status == "idle"
+    assert [(c.device_id, c.actions[0].action_type) for c in of(out, InstantActions)] == [("C2", "startCharging")]
+    cmds = ctrl.on_event(ready("X1", "vietnam"), 5.0)
+    assert one(cmds, CraneCommand).carrier_id == "C1"  # it takes the next job
+
+
+def carrier_on_the_lane(site: Site) -> str:
+    """A carrier driving a crossing, past its yard and short of the far one."""
+    traffic = site.world.controller.traffic  # type: ignore[attr-defined]
+    for _ in range(600):
+        for cid, c in site.carriers().items():
+            trip = traffic.trips.get(cid)
+            if c.moving and trip is not None and 1 <= trip.position < len(trip.route.node_ids) - 3:
+                return cid
+        site.run(site.now + 5)
+    raise AssertionError("no carrier on a lane")
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_an_aborted_trip_stops_at_the_next_node_and_drives_on_when_returned_to_service(name: str) -> None:
+    site = Site(name)
+    site.run(1800)
+    cid = carrier_on_the_lane(site)
+    carrier = site.carriers()[cid]
+    ctrl = site.world.controller
+    order = carrier.order_id
+    reply = site.ask("abort_trip", carrier_id=cid)
+    assert reply.ok and reply.code == "aborting"
+    site.run(site.now + 120)  # it reaches its next node and stops there
+    where = site.world.carrier_wgs84(cid)
+    assert not carrier.moving and carrier.cancelled and carrier.order_id == order
+    assert ctrl.traffic.trips[cid].aborted and len(ctrl.traffic.held_blocks(cid)) <= 1  # type: ignore[attr-defined]
+    assert cid in ctrl.operator.out_of_service and "aborted" in ctrl.wait_reasons()[cid]  # type: ignore[attr-defined]
+    site.run(site.now + 600)
+    assert site.world.carrier_wgs84(cid) == where and not carrier.moving
+    assert site.ask("return_to_service", carrier_id=cid).ok
+    site.run(site.now + 120)
+    assert site.world.carrier_wgs84(cid) != where and carrier.order_id == f"{order}~1"
+    site.finish()
+
+
+def test_closing_a_lane_sends_a_carrier_still_at_its_yard_by_another() -> None:
+    ctrl = controller("fifo")
+    init(ctrl, C1="vietnam")
+    load = one(ctrl.on_event(ready("X1", "vietnam"), 0.0), CraneCommand)
+    order = one(ctrl.on_event(crane_done(load.device_id, "vietnam", "load", "X1", "C1"), 1.0), Order)
+    lane = lane_of(order)
+    reply, cmds = ask(ctrl, "close_lane", lane=lane, now=2.0)
+    assert reply.ok and reply.code == "lane_closed_rerouted" and dict(reply.args)["n"] == 1
+    cancel = _cancel_of(cmds)
+    assert one(cmds, InstantActions).device_id == "C1"
+    out = ctrl.on_event(replace(cstate("C1", "VN", order_id=order.order_id, load="X1"), order_cancelled=True), 3.0)
+    again = one(out, Order)
+    assert again.device_id == "C1" and again.order_id != order.order_id and lane_of(again) != lane
+    assert "C1" not in ctrl.operator.out_of_service and ctrl.actions.pending == {}
+    assert ctrl.on_event(ActionState("C1", cancel.action_id, "cancelOrder", "FINISHED"), 3.1) == []

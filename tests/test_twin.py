@@ -213,3 +213,63 @@ def test_a_command_a_device_cannot_carry_out_reaches_the_controller_as_an_event(
     assert "no truck T-none at the barrier" in refused[0].reason
     assert all(isinstance(r, CommandRefused) for r in refused)
     assert summarise(world)["commands_refused"] == 2
+
+
+def _spied(world: World, carrier_id: str) -> tuple[Any, list[Any]]:
+    """The twin's carrier, with what it tells the controllers also kept in a list."""
+    from dataclasses import replace
+
+    carrier = next(c for c in world.sim_carriers() if c.device_id == carrier_id)
+    told: list[Any] = []
+
+    def publish(event: Any) -> None:
+        told.append(event)
+        world.runtime.publish(event)
+
+    carrier.links = replace(carrier.links, publish=publish)
+    return carrier, told
+
+
+def test_a_cancelled_order_stops_at_the_next_node_and_is_not_a_finished_one(data: dict[str, Any]) -> None:
+    from controllers.messages import Action, ActionState, CarrierState, InstantActions
+
+    world = World(make_scenario(data))
+    world.begin()
+    world.env.run(until=1800)
+    while not any(c.moving and c.node_id.startswith("L") for c in world.sim_carriers()):
+        world.env.run(until=world.env.now + 5)
+    moving = next(c for c in world.sim_carriers() if c.moving and c.node_id.startswith("L"))
+    carrier, told = _spied(world, moving.device_id)
+    carrier.accept(InstantActions(carrier.device_id, (Action("cancelOrder", "cancel-t1"),)))
+    world.env.run(until=world.env.now + 300)
+    assert not carrier.moving and carrier.idx == carrier.released_upto  # at a node, nothing ahead
+    answers = [e for e in told if isinstance(e, ActionState)]
+    assert [(a.action_id, a.status) for a in answers] == [("cancel-t1", "FINISHED")]
+    before = told[: told.index(answers[0])]
+    last = [e for e in before if isinstance(e, CarrierState)][-1]  # the state before its answer
+    assert last.order_cancelled and not last.order_finished and not last.driving
+    # nothing left to cancel: the standard's noOrderToCancel
+    carrier.accept(InstantActions(carrier.device_id, (Action("cancelOrder", "cancel-t2"),)))
+    failed = [e for e in told if isinstance(e, ActionState) and e.action_id == "cancel-t2"]
+    assert [a.status for a in failed] == ["FAILED"] and "noOrderToCancel" in failed[0].result
+
+
+def test_stop_charging_keeps_the_energy_taken_so_far_and_is_answered_once_off_the_charger(data: dict[str, Any]) -> None:
+    from controllers.messages import Action, ActionState, InstantActions
+
+    world = World(make_scenario(data))
+    world.begin()
+    world.env.run(until=1)
+    carrier = next(c for c in world.sim_carriers() if not c.moving and c.node_id in ("VN", "CN"))
+    carrier, told = _spied(world, carrier.device_id)
+    carrier.energy_kwh = 0.5 * carrier.spec.battery_kwh
+    carrier.accept(InstantActions(carrier.device_id, (Action("startCharging", "charge-t1"),)))
+    world.env.run(until=world.env.now + 1)
+    assert carrier.charging
+    began = carrier.energy_kwh
+    carrier.accept(InstantActions(carrier.device_id, (Action("stopCharging", "stop-t1"),)))
+    assert not [e for e in told if isinstance(e, ActionState) and e.action_id == "stop-t1"]  # not yet off
+    world.env.run(until=world.env.now + 1)
+    assert not carrier.charging
+    assert [e.status for e in told if isinstance(e, ActionState) and e.action_id == "stop-t1"] == ["FINISHED"]
+    assert began <= carrier.energy_kwh < 0.51 * carrier.spec.battery_kwh  # what a second or two gave it

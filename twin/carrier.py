@@ -4,7 +4,10 @@ It drives only the released base of its order, one SimPy timeout per stretch up 
 the next node it must report (the base end, or a node the controller flagged), and
 tells the safety monitor the entry and exit time of every block on the stretch.
 A breakdown or a pause interrupts the stretch and leaves it standing in its block.
-Batteries drain with distance and charge at a yard charger.
+Batteries drain with distance and charge at a yard charger (stopCharging ends a charge
+early). Each instant action is answered with its `ActionState`, as a vehicle reports
+its actionStates: a cancelOrder once the carrier stands at the node it stops at, then
+its state says the order was cancelled, not finished.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Final
 import simpy
 
 from controllers.layout import YARD_NODE
-from controllers.messages import CarrierState, Command, Event, InstantActions, Order
+from controllers.messages import Action, ActionState, ActionStatus, CarrierState, Command, Event, InstantActions, Order
 from controllers.ports import Refusal, not_taken
 from twin.meters import FleetStats, Level
 from twin.safety import SafetyMonitor
@@ -90,6 +93,9 @@ class SimCarrier:
         self._wake: simpy.Event | None = None
         self._charge_requested = False
         self._cancel_requested = False
+        self._cancels: list[str] = []  # cancelOrder action ids to answer once it stands
+        self._stop_charges: list[Action] = []  # stopCharging actions to answer once it has stopped
+        self.cancelled = False  # its order was cancelled
         self.process = self.env.process(self._run())
 
     # --- the device port ---------------------------------------------------------------
@@ -99,7 +105,7 @@ class SimCarrier:
             self._take_order(command)
         elif isinstance(command, InstantActions):
             for action in command.actions:
-                self._instant(action.action_type)
+                self._instant(action)
         else:
             raise not_taken(self.kind, self.device_id, command)
         self._kick()
@@ -115,6 +121,7 @@ class SimCarrier:
                     f"the carrier is at {self.nodes[self.idx]}"
                 )
             first = order.nodes[0]
+            self.cancelled = False
             self.order_id, self.update_id = order.order_id, order.order_update_id
             self.nodes, self.seq, self.cum, self.report = [first.node_id], [first.sequence_id], [0.0], [False]
             self.edge_block = []
@@ -145,27 +152,42 @@ class SimCarrier:
             self.released_upto += 1
         self.has_horizon = not order.nodes[-1].released
 
-    def _instant(self, action_type: str) -> None:
-        if action_type == "startPause":
+    def _instant(self, action: Action) -> None:
+        kind = action.action_type
+        if kind == "startPause":
             self.paused = True
             if self.moving:
-                self.process.interrupt("pause")
-        elif action_type == "stopPause":
+                self.process.interrupt("pause")  # it stands from this moment
+        elif kind == "stopPause":
             self.paused = False
-        elif action_type == "cancelOrder":
+        elif kind == "cancelOrder":
+            if not self.order_id or self.cancelled or (self.idx >= self.released_upto and not self.has_horizon):
+                return self._answer(action, "FAILED", "noOrderToCancel: it has no order to cancel")
             # VDA 5050: stop at the next node; nothing beyond it stays released
             self.has_horizon = False
+            self._cancels.append(action.action_id)
             if self.moving:
                 self._cancel_requested = True
                 self.process.interrupt("cancel")
-            else:
-                self.released_upto = self.idx
-        elif action_type == "startCharging":
+                return None  # answered once it stands
+            self.released_upto = self.idx
+            return self._publish()  # it stands: the cancel is done
+        elif kind == "startCharging":
             if self.moving or self.idx < self.released_upto or self.node_id not in self.links.chargers:
                 raise CommandRejected(f"{self.device_id}: startCharging while on the move")
             self._charge_requested = True
+        elif kind == "stopCharging":
+            self._charge_requested = False
+            if self.charging:
+                self._stop_charges.append(action)
+                self.process.interrupt("stop charging")
+                return None  # answered once it has let go of the charger
         else:
-            raise CommandRejected(f"{self.device_id}: unknown instant action {action_type}")
+            raise CommandRejected(f"{self.device_id}: unknown instant action {kind}")
+        return self._answer(action, "FINISHED")
+
+    def _answer(self, action: Action, status: ActionStatus, result: str = "") -> None:
+        self.links.publish(ActionState(self.device_id, action.action_id, action.action_type, status, result))
 
     # --- reporting ---------------------------------------------------------------------
 
@@ -186,7 +208,7 @@ class SimCarrier:
         return False
 
     def state(self, driving: bool = False) -> CarrierState:
-        finished = self.idx == self.released_upto and not self.has_horizon and self.idx > 0
+        finished = self.idx == self.released_upto and not self.has_horizon and self.idx > 0 and not self.cancelled
         return CarrierState(
             device_id=self.device_id,
             order_id=self.order_id,
@@ -200,11 +222,20 @@ class SimCarrier:
             load=self.load,
             errors=(BREAKDOWN,) if self.broken else (),
             order_finished=finished,
+            order_cancelled=self.cancelled,
         )
 
     def _publish(self, driving: bool = False) -> None:
+        # standing at the node a cancelOrder stopped it at: the order is cancelled, and the
+        # cancel is answered after the state that says where it stands
+        settled = bool(self._cancels) and not driving and self.idx >= self.released_upto
+        self.cancelled = self.cancelled or settled
         self.update_use()
         self.links.publish(self.state(driving))
+        if settled:
+            for action_id in self._cancels:
+                self.links.publish(ActionState(self.device_id, action_id, "cancelOrder", "FINISHED"))
+            self._cancels.clear()
 
     def update_use(self) -> None:
         """Keep the fleet's busy count: a carrier is in use while it drives, carries a
@@ -335,11 +366,19 @@ class SimCarrier:
         chargers.change(self.env.now, 1)
         self._publish()
         hours = (self.spec.battery_kwh - self.energy_kwh) / self.spec.charge_rate_kw
-        yield self.env.timeout(hours * 3600)
-        self.energy_kwh = self.spec.battery_kwh
+        began = self.env.now
+        try:
+            yield self.env.timeout(hours * 3600)
+            self.energy_kwh = self.spec.battery_kwh
+        except simpy.Interrupt:  # stopCharging: what it took so far
+            gained = (self.env.now - began) / 3600 * self.spec.charge_rate_kw
+            self.energy_kwh = min(self.spec.battery_kwh, self.energy_kwh + gained)
         self.charging = False
         chargers.change(self.env.now, -1)
         self._publish()
+        for action in self._stop_charges:
+            self._answer(action, "FINISHED")
+        self._stop_charges.clear()
 
 
 def breakdowns(

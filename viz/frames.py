@@ -39,6 +39,7 @@ FORMAT_VERSION = 1
 FLAGS: dict[str, Alarm] = {
     "B": "broken", "X": "connection_lost", "L": "low_battery", "P": "paused", "M": "maintenance", "C": "charging",
     "R": "stands", "S": "stalled", "W": "warning", "U": "unplaced",
+    "A": "unanswered",
 }
 BLOCK_STATES = {"r": "reserved", "o": "occupied"}
 FORMAT: dict[str, Any] = {
