@@ -345,6 +345,46 @@ def test_an_operator_pauses_a_carrier_and_it_stops(page: Page, served: Served) -
     assert problems.seen == []
 
 
+def test_an_operator_aborts_a_trip_and_returns_the_carrier_to_service(page: Page, served: Served) -> None:
+    live = served.live
+    problems = Problems(page, served.url)
+    log_in(page, served, "operator")
+    page.get_by_test_id("tab-control").click()
+    trips = live.world.controller.traffic.trips  # type: ignore[attr-defined]
+
+    def on_a_trip() -> str | None:
+        for cid, c in live.world.carriers.items():
+            trip = trips.get(cid)
+            if c.moving and not c.paused and not c.broken and trip is not None and not trip.aborted:
+                return cid
+        return None
+
+    cid: str = until(on_a_trip, 15, "a carrier on a trip")
+    page.get_by_test_id("cmd-carrier").select_option(cid)
+    page.get_by_test_id("cmd-abort_trip").click()
+    result = page.get_by_test_id("cmd-result")
+    expect(result).to_have_attribute("data-ok", "true")
+    expect(result).to_contain_text(f"Đã lệnh xe {cid} hủy chuyến")
+    # the vehicle was told cancelOrder: it stops at its next node and stands there
+    until(lambda: live.world.carriers[cid].cancelled and not live.world.carriers[cid].moving, 10, f"{cid} to stop")
+    where = live.world.carrier_wgs84(cid)
+    time.sleep(0.5)
+    assert live.world.carrier_wgs84(cid) == where
+    # a second abort is refused with its reason, in both languages
+    page.get_by_test_id("cmd-abort_trip").click()
+    expect(result).to_have_attribute("data-ok", "false")
+    expect(result).to_contain_text(f"Xe {cid} không có chuyến nào")
+    page.get_by_test_id("lang").select_option("en")
+    expect(result).to_contain_text(f"Carrier {cid} is not on a trip")
+    page.get_by_test_id("lang").select_option("vi")
+    page.get_by_test_id("cmd-return_to_service").click()
+    expect(result).to_have_attribute("data-ok", "true")
+    until(lambda: live.world.carrier_wgs84(cid) != where, 10, f"{cid} to drive on")
+    entries = [(e["action"], e["ok"]) for e in served.store.audit(3)]
+    assert entries == [("return_to_service", True), ("abort_trip", False), ("abort_trip", True)], entries
+    assert problems.seen == []
+
+
 def test_an_operator_closes_a_lane_and_opens_it_again(page: Page, served: Served) -> None:
     live = served.live
     problems = Problems(page, served.url)

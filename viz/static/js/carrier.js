@@ -15,7 +15,7 @@ import { getFrame } from "./state.js";
 import { badges, batteryBar, containerLink, row } from "./widgets.js";
 import { sendCommand } from "./commands.js";
 
-const CARRIER_ACTIONS = ["pause_carrier", "resume_carrier", "send_to_charger", "send_to_maintenance", "return_to_service"];
+const CARRIER_ACTIONS = ["pause_carrier", "resume_carrier", "send_to_charger", "send_to_maintenance", "return_to_service", "abort_trip", "stop_charging"];
 
 let selected = null; // the carrier whose panel is open
 let info = null; // its last GET /api/carriers/{id}

@@ -12,7 +12,7 @@ import { replyText } from "./replies.js";
 import { can } from "./session.js";
 import { getFrame } from "./state.js";
 
-const CARRIER_ACTIONS = new Set(["pause_carrier", "resume_carrier", "send_to_charger", "send_to_maintenance", "return_to_service", "place_carrier"]);
+const CARRIER_ACTIONS = new Set(["pause_carrier", "resume_carrier", "send_to_charger", "send_to_maintenance", "return_to_service", "place_carrier", "abort_trip", "stop_charging"]);
 const LANE_ACTIONS = new Set(["close_lane", "open_lane", "set_lane_direction"]);
 const LOG_LENGTH = 12;
 

@@ -90,5 +90,5 @@ export function hasFlag(flags, name) {
 }
 
 /** Alarms that make a carrier red: it is broken down, out of touch or low on battery. */
-export const SERIOUS = ["broken", "connection_lost", "low_battery", "stands", "stalled", "unplaced"];
+export const SERIOUS = ["broken", "connection_lost", "low_battery", "stands", "stalled", "unplaced", "unanswered"];
 export const serious = (flags) => flagsOf(flags).some(([, n]) => SERIOUS.includes(n));
