@@ -43,6 +43,7 @@ from controllers.messages import (
     Order,
     PlateRead,
     Side,
+    VehiclePosition,
     WeighDecision,
     WeightReading,
 )
@@ -128,6 +129,7 @@ class CarrierMirror:
         self.occupied_since = 0.0
         self.stopped_block = -1
         self.last_state: CarrierState | None = None
+        self.position: tuple[float, float] | None = None  # (x, y) in the site's map, as it said
 
     @property
     def node_id(self) -> str:
@@ -148,6 +150,12 @@ class CarrierMirror:
     @property
     def warned(self) -> bool:
         return self.last_state is not None and bool(self.last_state.warnings)
+
+    @property
+    def map_position(self) -> tuple[float, float] | None:
+        """Where it last said it was in the site's map (agvPosition in its state or its
+        visualization), while it knows where it is."""
+        return self.position
 
     @property
     def load(self) -> str | None:
@@ -231,6 +239,10 @@ class CarrierMirror:
         self.broken = bool(state.errors)
         self.charging = state.charging
         self.last_state = state
+        if not state.position_initialized:  # lost: its marker goes back to its last node
+            self.position = None
+        elif state.position is not None:  # else its visualization may say
+            self.position = (state.position[0], state.position[1])
         self.update_use()
         self.links.publish(replace(state, load=self.load) if state.load is None else state)
 
@@ -462,6 +474,8 @@ class DeviceEvents:
     def publish(self, event: Event | CameraResult) -> None:
         if isinstance(event, CarrierState) and event.device_id in self.carriers:
             self.carriers[event.device_id].observe(event)
+        elif isinstance(event, VehiclePosition) and event.device_id in self.carriers:
+            self.carriers[event.device_id].position = (event.x, event.y)  # its marker, nothing more
         elif isinstance(event, (CommandRefused, ActionState)) and event.device_id in self.carriers:
             # the vehicle said no, or how an action it was sent went: for the controllers
             self.carriers[event.device_id].links.publish(event)

@@ -101,6 +101,10 @@ def _parser() -> argparse.ArgumentParser:
     vehicle.add_argument("--charge-rate", type=_positive, default=2.0, help="battery %% gained per second at a charger")
     vehicle.add_argument("--free-navigation", action="store_true",
                          help="navigate by node positions: refuse an order whose nodes have none")
+    vehicle.add_argument("--not-localized", action="store_true",
+                         help="start with positionInitialized false: refuse orders until an initPosition")
+    vehicle.add_argument("--visualization-period", type=_positive, default=None,
+                         help="seconds between visualization messages (its position); none if not given")
     crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
     crane.add_argument("--port", type=_port, default=4840)
     crane.add_argument("--move-s", type=_positive, default=2.0, help="seconds for a pick or place with the moves")
@@ -357,6 +361,7 @@ def emulate(args: argparse.Namespace) -> int:
         host, port, args.manufacturer, args.serial, speed_mps=args.speed,
         state_period_s=args.state_period, start_node=args.start_node, version=args.version,
         charge_pct_per_s=args.charge_rate, free_navigation=args.free_navigation,
+        localized=not args.not_localized, visualization_period_s=args.visualization_period or 0.0,
     )
     signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
     try:

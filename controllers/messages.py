@@ -113,6 +113,18 @@ ActionStatus = Literal["WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED
 
 
 @dataclass(frozen=True, slots=True)
+class VehiclePosition:
+    """Where a vehicle says it is between its states (VDA 5050 visualization), in the
+    site's map: x, y metres, theta radians. For its marker on the map; the controllers
+    plan by the nodes its states report."""
+
+    device_id: str
+    x: float
+    y: float
+    theta: float
+
+
+@dataclass(frozen=True, slots=True)
 class ActionState:
     """How far a vehicle got with an action it was sent (VDA 5050 actionStates): told
     when the status changes, so that the controllers know a pause took effect, an order
@@ -315,6 +327,7 @@ Event = (
     | OperatorRequest
     | CommandRefused
     | ActionState
+    | VehiclePosition
 )
 Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision | OperatorReply | SetTimer
 

@@ -61,6 +61,7 @@ from controllers.messages import (
     SetTimer,
     Side,
     TimerFired,
+    VehiclePosition,
     WeighDecision,
     WeightReading,
 )
@@ -164,7 +165,7 @@ class SiteController:
         if isinstance(event, ActionState):
             outcome = self.actions.on_action_state(event)
             return self._action_ended(outcome, now) if outcome is not None else []
-        if isinstance(event, ScannerState):
+        if isinstance(event, (ScannerState, VehiclePosition)):
             return []
         raise TypeError(f"{self.name} controller got an unknown event {event!r}")
 
@@ -213,13 +214,13 @@ class SiteController:
             out.extend(self._action_ended(outcome, now))
         if not rec.known:  # its first report tells where it stands
             rec.known = True
-            rec.side = _yard_of(st.last_node_id)
+            rec.side = _yard_of(st.last_node_id) if st.position_initialized else None
             if rec.side is None and st.device_id not in self.traffic.trips:
                 self._unplaced(st, now)
             out.extend(self.assign_jobs())
             return out
         if st.device_id in self.unplaced:
-            rec.side = _yard_of(st.last_node_id)
+            rec.side = _yard_of(st.last_node_id) if st.position_initialized else None
             if rec.side is not None:  # placed (initPosition): it takes jobs from here
                 del self.unplaced[st.device_id]
                 out.extend(self.assign_jobs())
@@ -315,8 +316,11 @@ class SiteController:
     def _unplaced(self, st: CarrierState, now: float) -> None:
         """A vehicle that comes online where the controllers know no node gets no job: it
         is shown with an alarm until an operator places it at a yard (initPosition)."""
-        where = f"lastNodeId {st.last_node_id!r}" if st.last_node_id else "no lastNodeId"
-        why = f"reports {where}, which is no yard of this site: an operator must place it (initPosition)"
+        if not st.position_initialized:
+            why = "says it is not localised (positionInitialized false): an operator must place it (initPosition)"
+        else:
+            where = f"lastNodeId {st.last_node_id!r}" if st.last_node_id else "no lastNodeId"
+            why = f"reports {where}, which is no yard of this site: an operator must place it (initPosition)"
         self.unplaced[st.device_id] = why
         self.traffic.alarms.append(CarrierAlarm(st.device_id, "unplaced", why, now))
 

@@ -59,6 +59,7 @@ from controllers.messages import (
     Event,
     InstantActions,
     Order,
+    VehiclePosition,
 )
 from controllers.ports import EventSink, not_taken
 from controllers.vehicle_map import VehicleMap
@@ -112,8 +113,10 @@ class VehicleStatus:
     # what was sent to it, to tell its refusals of those from other errors (the latest few)
     orders_sent: dict[str, int] = field(default_factory=dict)  # orderId -> latest orderUpdateId
     actions_sent: dict[str, str] = field(default_factory=dict)  # actionId -> actionType
+    node_actions_sent: dict[str, str] = field(default_factory=dict)  # actionId -> the orderId it came in
     errors_seen: frozenset[str] = frozenset()  # the errors of its previous state
     failed_seen: set[str] = field(default_factory=set)  # action ids already told FAILED
+    foreign_map: str | None = None  # the other map it last placed itself in, told once
     action_status: dict[str, str] = field(default_factory=dict)  # actionId -> the status last told
     cancelled: dict[str, None] = field(default_factory=dict)  # orders it cancelled (the latest few)
     headers: Counter[str] = field(default_factory=Counter)  # the last headerId sent, per topic
@@ -243,6 +246,7 @@ class VehicleLink:
                 for node in command.nodes:
                     for a in node.actions:
                         _remember(vehicle.actions_sent, a.action_id, a.action_type)
+                        _remember(vehicle.node_actions_sent, a.action_id, command.order_id)
             else:
                 for a in command.actions:
                     _remember(vehicle.actions_sent, a.action_id, a.action_type)
@@ -253,7 +257,7 @@ class VehicleLink:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
         for interface, level, maker in sorted({(v.interface, major(v.version), v.manufacturer) for v in self.status.values()}):
-            for topic in ("state", "connection", "factsheet"):
+            for topic in ("state", "connection", "factsheet", "visualization"):
                 client.subscribe(f"{interface}/{level}/{maker}/+/{topic}", qos=1)
         self._connected.set()
 
@@ -270,7 +274,7 @@ class VehicleLink:
             return self._drop(f"{msg.topic}: not a vehicle of this link")
         kind = parts[4]
         vehicle = self._by_topic.get((parts[0], parts[2], parts[3]))
-        if vehicle is None or kind not in ("state", "connection", "factsheet"):
+        if vehicle is None or kind not in ("state", "connection", "factsheet", "visualization"):
             return self._drop(f"{msg.topic}: not a vehicle of this link")
         serial = vehicle.serial
         if parts[1] != major(vehicle.version):
@@ -287,16 +291,39 @@ class VehicleLink:
             self._on_connection(vehicle, message["connectionState"])
         elif kind == "factsheet":
             self._on_factsheet(vehicle, factsheet_facts(message))
+        elif kind == "visualization":
+            self._on_visualization(vehicle, message)
         else:
             for refusal in self._refusals(vehicle, message):
                 self.inbox.put(refusal)
             reports = self._action_reports(vehicle, message)
             state = replace(carrier_state(message), device_id=serial)
+            if state.position is not None and not self._on_site_map(vehicle, message):
+                state = replace(state, position=None)
             if state.order_id in vehicle.cancelled:  # stopped by a cancelOrder: not finished
                 state = replace(state, order_cancelled=True, order_finished=False)
             self._on_state(vehicle, state)
             for report in reports:  # after the state that says where it stands
                 self.inbox.put(report)
+
+    def _on_visualization(self, vehicle: VehicleStatus, message: dict[str, Any]) -> None:
+        """Its position between states, for its marker: only where it knows where it is,
+        in the site's map."""
+        at = message.get("mobileRobotPosition") or message.get("agvPosition")
+        if not at or not at.get("localized", at.get("positionInitialized", True)) or not self._on_site_map(vehicle, message):
+            return
+        self.inbox.put(VehiclePosition(vehicle.serial, float(at["x"]), float(at["y"]), float(at["theta"])))
+
+    def _on_site_map(self, vehicle: VehicleStatus, message: dict[str, Any]) -> bool:
+        """Whether the position it reports is in the site's map: a position in another map
+        (its own, or a map not yet switched) would put its marker in the wrong place."""
+        at = message.get("mobileRobotPosition") or message.get("agvPosition") or {}
+        if self.site is None or at.get("mapId") == self.site.map_id:
+            return True
+        if vehicle.foreign_map != at.get("mapId"):
+            vehicle.foreign_map = at.get("mapId")
+            log.warning("%s reports its position in map %r, not the site's %r: not shown", vehicle.serial, at.get("mapId"), self.site.map_id)
+        return False
 
     def _on_factsheet(self, vehicle: VehicleStatus, facts: Factsheet) -> None:
         """What the vehicle says it can do, against what the controllers will ask of it."""
@@ -312,6 +339,7 @@ class VehicleLink:
         that its previous state did not already carry."""
         with self._lock:
             orders, actions = dict(vehicle.orders_sent), dict(vehicle.actions_sent)
+            node_actions = dict(vehicle.node_actions_sent)
         out: list[CommandRefused] = []
         seen: set[str] = set()
         for error in message["errors"]:
@@ -329,18 +357,31 @@ class VehicleLink:
                 out.append(CommandRefused(vehicle.serial, "Order", error_text(error), references))
             elif named.get("actionId") in actions or named.get("topic") == "instantActions":
                 out.append(CommandRefused(vehicle.serial, "InstantActions", error_text(error), references))
+                if named.get("actionId") in actions:  # its FAILED state says the same: told once
+                    vehicle.failed_seen.add(named["actionId"])
         vehicle.errors_seen = frozenset(seen)
         vehicle.failed_seen.intersection_update(actions)  # only those it may still report
-        for state in [*(message.get("actionStates") or []), *(message.get("instantActionStates") or [])]:
+        states = [*(message.get("actionStates") or []), *(message.get("instantActionStates") or [])]
+        # a cancelOrder fails what is left of the order's actions, as it should: no refusal
+        cancelling = any(
+            actions.get(s["actionId"]) == "cancelOrder" and s["actionStatus"] in ("RUNNING", "FINISHED") for s in states
+        )
+        for state in states:
             action_id = state["actionId"]
             if state["actionStatus"] != "FAILED" or action_id not in actions or action_id in vehicle.failed_seen:
                 continue
             vehicle.failed_seen.add(action_id)
+            if action_id in node_actions and (cancelling or node_actions[action_id] in vehicle.cancelled):
+                continue
             why = f"{state.get('actionType') or actions[action_id]} {action_id} FAILED"
             result = state.get("resultDescription") or state.get("actionResult")  # 2.x, 3.0
             if result:
                 why += f": {result}"
-            out.append(CommandRefused(vehicle.serial, "InstantActions", why, (("actionId", action_id),)))
+            if action_id in node_actions:
+                references = (("orderId", node_actions[action_id]), ("actionId", action_id))
+                out.append(CommandRefused(vehicle.serial, "Order", why, references))
+            else:
+                out.append(CommandRefused(vehicle.serial, "InstantActions", why, (("actionId", action_id),)))
         return out
 
     def _action_reports(self, vehicle: VehicleStatus, message: dict[str, Any]) -> list[ActionState]:

@@ -201,11 +201,16 @@ def state_message(
     remaining: tuple[list[Node], list[Edge]] = ([], []),
     version: str = "2.1.0",
     at: float | None = None,
+    actions: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], []),
+    position: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A vehicle's state (what an emulated vehicle sends); `remaining` are the nodes and
-    edges of its order not yet traversed."""
+    edges of its order not yet traversed. `actions` are its order's action states and its
+    instant actions' (2.x lists both in actionStates; resultDescription is 3.0's
+    actionResult); `position` is its agvPosition (x, y, theta, mapId, positionInitialized)."""
     nodes, edges = remaining
     v3 = is_v3(version)
+    order_states, instant_states = ([_action_state(a, v3) for a in group] for group in actions)
     battery: dict[str, Any] = {"charging": state.charging}
     battery["stateOfCharge" if v3 else "batteryCharge"] = round(state.battery_pct, 2)
     return {
@@ -220,12 +225,40 @@ def state_message(
         "nodeStates": [{"nodeId": n.node_id, "sequenceId": n.sequence_id, "released": n.released} for n in nodes],
         "edgeStates": [{"edgeId": e.edge_id, "sequenceId": e.sequence_id, "released": e.released} for e in edges],
         "loads": [{"loadId": state.load, "loadType": "container"}] if state.load else [],
-        "actionStates": [],
-        **({"instantActionStates": [], "powerSupply": battery} if v3 else {"batteryState": battery}),
+        "actionStates": order_states if v3 else order_states + instant_states,
+        **({"instantActionStates": instant_states, "powerSupply": battery} if v3 else {"batteryState": battery}),
+        **(_position(position, v3) if position is not None else {}),
         "errors": [{"errorType": e, "errorLevel": "FATAL"} for e in state.errors]
         + [{"errorType": e, "errorLevel": "WARNING"} for e in state.warnings],
         "safetyState": {"activeEmergencyStop" if v3 else "eStop": "NONE", "fieldViolation": False},
     }
+
+
+def visualization_message(
+    manufacturer: str, serial: str, header_id: int, version: str, position: dict[str, Any], state_header_id: int
+) -> dict[str, Any]:
+    """A vehicle's position between its states (what an emulated vehicle sends); 3.0 names
+    the state it follows."""
+    v3 = is_v3(version)
+    message = {**_header(header_id, manufacturer, serial, version, None), **_position(position, v3)}
+    if v3:
+        message["referenceStateHeaderId"] = state_header_id
+    return message
+
+
+def _action_state(state: dict[str, Any], v3: bool) -> dict[str, Any]:
+    out = {k: v for k, v in state.items() if k != "resultDescription"}
+    if state.get("resultDescription"):
+        out["actionResult" if v3 else "resultDescription"] = state["resultDescription"]
+    return out
+
+
+def _position(p: dict[str, Any], v3: bool) -> dict[str, Any]:
+    """agvPosition, in 3.0 mobileRobotPosition, with 3.0's `localized` for positionInitialized."""
+    at = {k: p[k] for k in ("x", "y", "theta", "mapId")}
+    if v3:
+        return {"mobileRobotPosition": {**at, "localized": p["positionInitialized"]}}
+    return {"agvPosition": {**at, "positionInitialized": p["positionInitialized"]}}
 
 
 def decode(topic: Topic, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:

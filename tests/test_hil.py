@@ -9,6 +9,7 @@ frames. The same controller drives them and the six simulated carriers. The run 
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from checkpoint.bridged import CarrierMirror
 from checkpoint.mixed import MixedRun
 from controllers.messages import CarrierState
 from twin.kpi import summarise
+from twin.map_frame import from_map, to_map
 from twin.scenario import Scenario
 
 HIL = ROOT / "scenarios" / "hil_huu_nghi.yaml"
@@ -71,7 +73,7 @@ def rig(broker: Broker) -> Iterator[Rig]:
         "AGV-001": _emulate("vehicle", "--broker", mqtt, "--serial", "AGV-001", "--start-node", "VN",
                             "--version", "2.0.0", "--speed", str(CARRIER_MPS * SPEED), "--state-period", "0.5"),
         "AGV-005": _emulate("vehicle", "--broker", mqtt, "--serial", "AGV-005", "--start-node", "CN",
-                            "--speed", str(CARRIER_MPS * SPEED), "--state-period", "0.5"),
+                            "--speed", str(CARRIER_MPS * SPEED), "--state-period", "0.5", "--visualization-period", "0.1"),
         "crane": _emulate("crane", "--port", str(crane_port), "--move-s", str(CRANE_MOVE_S / SPEED)),
         "gate": _emulate("gate", "--port", str(gate_port), "--barrier-speed", str(25 * SPEED), "--settle-s", "0.1"),
     }
@@ -120,7 +122,17 @@ def _check_world(mixed: MixedRun) -> dict[str, Any]:
 def test_hil_run_moves_containers_through_bridged_devices(rig: Rig) -> None:
     mixed = MixedRun(rig.scenario, speed=SPEED)
     world = mixed.open()
-    run_mixed(mixed, minutes=80)
+    markers: list[tuple[tuple[float, float], tuple[float, float]]] = []  # (shown, from its agvPosition)
+
+    async def watch_markers(mixed: MixedRun) -> None:
+        for _ in range(300):  # 30 s of the run, a sample each tenth of a second
+            await asyncio.sleep(0.1)
+            for cid in BRIDGED:
+                at = world.carriers[cid].map_position
+                if at is not None:
+                    markers.append((world.carrier_wgs84(cid), from_map(world.geometry, *at)))
+
+    run_mixed(mixed, minutes=80, during=watch_markers)
     s = _check_world(mixed)
     devices = mixed.device_summary()
     assert s["containers_delivered"] > 0
@@ -132,6 +144,11 @@ def test_hil_run_moves_containers_through_bridged_devices(rig: Rig) -> None:
         assert mirror.containers_carried > 0, devices
     assert devices["vehicles"]["messages_dropped"] == 0
     assert devices["vehicles"]["messages_sent"] > 0
+    # each bridged vehicle's marker is where it said it was (agvPosition), between nodes too
+    assert markers and all(shown == said for shown, said in markers)
+    nodes = [to_map(world.geometry, *world.node_wgs84(n)) for c in BRIDGED for n in world.carriers[c].nodes]
+    off_node = [m for m, _ in markers if min(math.dist(to_map(world.geometry, *m), n) for n in nodes) > 1.0]
+    assert off_node, "every marker stood on a node: positions between nodes were not shown"
     assert devices["cranes"]["VN-crane-1"] > 0  # the OPC UA crane moved containers
     gate = devices["gates"]["vietnam"]
     assert gate["barrier_openings"] > 0 and gate["weighings"] > 0 and gate["barrier_stuck"] == 0

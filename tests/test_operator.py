@@ -762,6 +762,23 @@ def test_a_carrier_off_the_sites_nodes_is_shown_and_placed_by_an_operator(name: 
     assert "C1" in [c.carrier_id for c in loads]  # it works from the yard it was placed at
 
 
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_a_carrier_that_is_not_localised_is_unplaced_even_at_a_yard_node(name: str) -> None:
+    ctrl = controller(name)
+    init(ctrl, C2="vietnam")
+    lost = replace(cstate("C1", "VN"), position_initialized=False)  # its lastNodeId is stale
+    ctrl.on_event(lost, 0.0)
+    assert "C1" in ctrl.unplaced and "not localised" in ctrl.unplaced["C1"]
+    out = ctrl.on_event(ready("X1", "vietnam"), 1.0)
+    out += ctrl.on_event(TimerFired(REPLAN), 1.5) if name == "cpsat" else []
+    assert not [c for c in out if isinstance(c, CraneCommand) and c.carrier_id == "C1"]
+    ctrl.on_event(lost, 2.0)
+    assert "C1" in ctrl.unplaced  # still not localised
+    ctrl.on_event(cstate("C1", "VN"), 3.0)  # placed by initPosition: localised at VN
+    assert "C1" not in ctrl.unplaced
+
+
 # --- instant actions followed to their end: abort, stop charging, unanswered ---------------
 
 

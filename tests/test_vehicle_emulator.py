@@ -14,21 +14,25 @@ from broker import Broker, Sink
 from conftest import ROOT
 
 from controllers.messages import Action, CommandRefused, Edge, InstantActions, Node, Order
+from controllers.vehicle_map import VehicleMap
 from hardware_bridge.mqtt_vehicles import CONNECTION_BROKEN, VehicleLink
 
 MAKER = "LangSonTwin"
 
 
 @contextmanager
-def emulated(broker: Broker, serial: str, *flags: str) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
-    """The emulator as its own process, and master control's link to it, once it is online
-    and its first state is in hand (checks read the last state)."""
+def emulated(
+    broker: Broker, serial: str, *flags: str, version: str = "2.1.0", site: VehicleMap | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], VehicleLink, Sink]]:
+    """The emulator as its own process, and master control's link to it (orders with the
+    node positions of `site`, if given), once it is online and its first state is in hand
+    (checks read the last state)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "checkpoint", "emulate", "vehicle", "--broker", f"127.0.0.1:{broker.port}",
-         "--serial", serial, "--speed", "20", "--state-period", "0.2", *flags],
+         "--serial", serial, "--speed", "20", "--state-period", "0.2", "--version", version, *flags],
         cwd=ROOT,
     )
-    link = VehicleLink("127.0.0.1", broker.port, MAKER, {serial: "2.1.0"}, state_timeout_s=2.0)
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {serial: version}, state_timeout_s=2.0, site=site)
     link.start()
     sink = Sink()
     try:
@@ -88,7 +92,8 @@ def test_pause_holds_the_vehicle_and_cancel_stops_it_at_the_next_node(vehicle) -
     link.drain(sink)
     assert sink.states()[-1].last_node_id == held and not sink.states()[-1].driving
     port.accept(InstantActions("AGV-900", (Action("stopPause", "p2"), Action("cancelOrder", "c1"))))
-    until(link, sink, lambda: sink.states()[-1].order_finished)
+    until(link, sink, lambda: sink.states()[-1].order_cancelled)
+    assert not sink.states()[-1].order_finished  # a cancelled order is not a finished one
     stopped = sink.states()[-1].last_node_id
     assert stopped != "N3" and stopped in ("N1", "N2")
     time.sleep(1.0)

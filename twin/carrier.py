@@ -207,6 +207,10 @@ class SimCarrier:
     def warned(self) -> bool:
         return False
 
+    @property
+    def map_position(self) -> tuple[float, float] | None:
+        return None  # the world knows where it is along its route
+
     def state(self, driving: bool = False) -> CarrierState:
         finished = self.idx == self.released_upto and not self.has_horizon and self.idx > 0 and not self.cancelled
         return CarrierState(

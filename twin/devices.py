@@ -69,6 +69,10 @@ class WorldCarrier(CarrierPort, Protocol):
         """The vehicle reports an error of level WARNING: it works on."""
 
     @property
+    def map_position(self) -> tuple[float, float] | None:
+        """Where the vehicle says it is, (x, y) metres in the site's map frame, if it says."""
+
+    @property
     def load(self) -> str | None: ...
 
     @load.setter

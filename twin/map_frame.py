@@ -36,6 +36,12 @@ def to_map(geometry: SiteGeometry, lat: float, lon: float) -> tuple[float, float
     return (round(x - ox, 3), round(y - oy, 3))
 
 
+def from_map(geometry: SiteGeometry, x: float, y: float) -> tuple[float, float]:
+    """(x, y) metres in the site's map frame to WGS84 (lat, lon)."""
+    ox, oy = map_origin(geometry)
+    return geometry.to_wgs84(x + ox, y + oy)
+
+
 def vehicle_map(scenario: Scenario, geometry: SiteGeometry) -> VehicleMap:
     """Every node of the site in its map frame."""
     ox, oy = map_origin(geometry)

@@ -33,6 +33,7 @@ from controllers.site import SiteController
 from twin.carrier import CarrierLinks, CarrierSpec, SimCarrier, breakdowns
 from twin.devices import DeviceFactory, SimulatedDevices, WorldCarrier
 from twin.geometry import SiteGeometry
+from twin.map_frame import from_map
 from twin.measure import Measures
 from twin.meters import DirectionStats
 from twin.safety import SafetyMonitor
@@ -320,7 +321,8 @@ class World:
         """A carrier's position now, as (lat, lon), for maps and tracking."""
         c = self.carriers[carrier_id]
         if not isinstance(c, SimCarrier):  # a bridged vehicle: where it last reported
-            return self.node_wgs84(c.node_id)
+            at = c.map_position
+            return from_map(self.geometry, *at) if at is not None else self.node_wgs84(c.node_id)
         pos, idx = c.pos, c.idx
         if c.moving:  # between two reports: where its constant-speed stretch has taken it
             pos += (self.env.now - c.moved_at) * c.spec.speed_mps
