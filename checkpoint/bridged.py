@@ -145,7 +145,8 @@ class CarrierMirror:
 
     @property
     def vehicle_errors(self) -> tuple[str, ...]:
-        return self.last_state.error_texts if self.last_state is not None else ()
+        s = self.last_state
+        return s.error_texts + s.information if s is not None else ()
 
     @property
     def warned(self) -> bool:

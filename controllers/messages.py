@@ -107,6 +107,9 @@ class CarrierState:
     # where it says it is in the site's map (agvPosition), if it says: x, y metres, theta radians
     position: tuple[float, float, float] | None = None
     position_initialized: bool = True  # False: it does not know where it is
+    new_base_request: bool = False  # it nears the end of its base and asks for more
+    # what it says for people to read (VDA 5050 information): shown, never acted upon
+    information: tuple[str, ...] = ()
 
 
 ActionStatus = Literal["WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED", "FAILED"]

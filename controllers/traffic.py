@@ -279,8 +279,8 @@ class TrafficControl:
         orders: list[Command] = []
         if state.errors or state.paused or trip.carrier_id in self.standing or trip.cancelling or trip.aborted:
             return list(self._wake_waiters(trip.route.lane)) if freed else orders
-        # extend in steps of at least half a base: fewer, longer orders
-        if trip.released_upto - idx <= self.max_base_blocks // 2:
+        # extend in steps of at least half a base: fewer, longer orders, or when it asks
+        if trip.released_upto - idx <= self.max_base_blocks // 2 or state.new_base_request:
             own = self._extend(trip)
             if own is not None:
                 orders.append(own)

@@ -226,11 +226,39 @@ class VehicleLink:
                 return
         self._publish(vehicle, command)
 
+    def _within_limits(self, vehicle: VehicleStatus, order: Order) -> Order:
+        """The order as the vehicle's factsheet lets it take one: horizon nodes beyond its
+        order.nodes limit are left out (the horizon is advice; the base is the order).
+        What cannot be fitted is noted once for the control room, and sent as it is: the
+        vehicle's refusal then takes its usual way."""
+        facts = vehicle.factsheet
+        if facts is None:
+            return order
+        notes: list[str] = []
+        limit = facts.max_order_nodes
+        if limit and len(order.nodes) > limit:
+            released = sum(n.released for n in order.nodes)
+            keep = max(limit, released)
+            order = replace(order, nodes=order.nodes[:keep], edges=order.edges[: keep - 1])
+            if released > limit:
+                notes.append(f"takes orders of at most {limit} nodes; a base of {released} nodes was sent")
+        ids = [order.order_id, *(n.node_id for n in order.nodes), *(e.edge_id for e in order.edges)]
+        if facts.max_id_length and max(map(len, ids)) > facts.max_id_length:
+            notes.append(f"takes ids of at most {facts.max_id_length} characters; this site's are up to {max(map(len, ids))}")
+        if facts.numerical_ids_only and not all(i.isdigit() for i in ids):
+            notes.append("takes numerical ids only; this site's node and edge ids are not")
+        for note in notes:
+            if note.split(";")[0] not in " ".join(vehicle.factsheet_notes):
+                vehicle.factsheet_notes.append(note)
+                log.warning("%s factsheet: %s", vehicle.serial, note)
+        return order
+
     def _publish(self, vehicle: VehicleStatus, command: Command) -> None:
         topic: Topic = "order" if isinstance(command, Order) else "instantActions"
         vehicle.headers[topic] += 1
         header = vehicle.headers[topic]
         if isinstance(command, Order):
+            command = self._within_limits(vehicle, command)
             message = order_message(command, header, vehicle.manufacturer, vehicle.version, site=self.site)
         elif isinstance(command, InstantActions):
             message = instant_actions_message(command, header, vehicle.manufacturer, vehicle.version, site=self.site)

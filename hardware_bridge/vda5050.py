@@ -203,6 +203,9 @@ def state_message(
     at: float | None = None,
     actions: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], []),
     position: dict[str, Any] | None = None,
+    operating_mode: str = "AUTOMATIC",
+    e_stop: str = "NONE",
+    information: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A vehicle's state (what an emulated vehicle sends); `remaining` are the nodes and
     edges of its order not yet traversed. `actions` are its order's action states and its
@@ -210,6 +213,7 @@ def state_message(
     actionResult); `position` is its agvPosition (x, y, theta, mapId, positionInitialized)."""
     nodes, edges = remaining
     v3 = is_v3(version)
+    information = information or []
     order_states, instant_states = ([_action_state(a, v3) for a in group] for group in actions)
     battery: dict[str, Any] = {"charging": state.charging}
     battery["stateOfCharge" if v3 else "batteryCharge"] = round(state.battery_pct, 2)
@@ -221,7 +225,7 @@ def state_message(
         "lastNodeSequenceId": state.last_node_sequence_id,
         "driving": state.driving,
         "paused": state.paused,
-        "operatingMode": "AUTOMATIC",
+        "operatingMode": operating_mode,
         "nodeStates": [{"nodeId": n.node_id, "sequenceId": n.sequence_id, "released": n.released} for n in nodes],
         "edgeStates": [{"edgeId": e.edge_id, "sequenceId": e.sequence_id, "released": e.released} for e in edges],
         "loads": [{"loadId": state.load, "loadType": "container"}] if state.load else [],
@@ -230,7 +234,8 @@ def state_message(
         **(_position(position, v3) if position is not None else {}),
         "errors": [{"errorType": e, "errorLevel": "FATAL"} for e in state.errors]
         + [{"errorType": e, "errorLevel": "WARNING"} for e in state.warnings],
-        "safetyState": {"activeEmergencyStop" if v3 else "eStop": "NONE", "fieldViolation": False},
+        "safetyState": {"activeEmergencyStop" if v3 else "eStop": e_stop, "fieldViolation": False},
+        "information": information,
     }
 
 
@@ -284,11 +289,15 @@ STOPPING_LEVELS = frozenset({"FATAL", "CRITICAL"})
 def carrier_state(message: dict[str, Any]) -> CarrierState:
     """A decoded state message (2.x or 3.0) as the controllers see it. The order is
     finished when nothing of it is left to traverse. FATAL and CRITICAL errors stop the
-    carrier; WARNING and URGENT ones are shown while it works on. The vehicle's position
-    (agvPosition, in 3.0 mobileRobotPosition) is kept in its map frame; a vehicle that
-    says it is not localised does not know where it stands."""
+    carrier; WARNING and URGENT ones are shown while it works on, as is a violated
+    protective field. A vehicle not in an operating mode master control drives in, or
+    under an emergency stop, is stopped too. The vehicle's position (agvPosition, in 3.0
+    mobileRobotPosition) is kept in its map frame; a vehicle that says it is not
+    localised does not know where it stands. Its information is kept for people only."""
     loads = message.get("loads") or []
     battery = message.get("powerSupply") or message["batteryState"]
+    held = _not_under_control(message)
+    violated = message["safetyState"]["fieldViolation"]
     at = message.get("mobileRobotPosition") or message.get("agvPosition")
     position = (float(at["x"]), float(at["y"]), float(at["theta"])) if at else None
     initialized = bool(at.get("localized", at.get("positionInitialized", True))) if at else True
@@ -303,13 +312,47 @@ def carrier_state(message: dict[str, Any]) -> CarrierState:
         battery_pct=float(battery.get("stateOfCharge", battery.get("batteryCharge", 0.0))),
         charging=battery["charging"],
         load=loads[0].get("loadId") if loads else None,
-        errors=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] in STOPPING_LEVELS),
+        errors=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] in STOPPING_LEVELS) + tuple(held),
         order_finished=bool(message["orderId"]) and not message["nodeStates"] and not message["edgeStates"],
-        warnings=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] not in STOPPING_LEVELS),
-        error_texts=tuple(error_text(e) for e in message["errors"]),
+        warnings=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] not in STOPPING_LEVELS)
+        + (("fieldViolation",) if violated else ()),
+        error_texts=tuple(error_text(e) for e in message["errors"])
+        + tuple(held.values())
+        + (("fieldViolation: its protective field is violated",) if violated else ()),
         position=position,
         position_initialized=initialized,
+        new_base_request=bool(message.get("newBaseRequest", False)),
+        information=tuple(info_text(i) for i in message.get("information") or []),
     )
+
+
+UNDER_CONTROL = ("AUTOMATIC", "SEMIAUTOMATIC")  # the operating modes master control drives in
+E_STOPS = {
+    "AUTOACK": "released by the vehicle once its field is clear",
+    "MANUAL": "to be acknowledged at the vehicle",
+    "REMOTE": "to be acknowledged by the facility",
+}
+
+
+def _not_under_control(message: dict[str, Any]) -> dict[str, str]:
+    """Each way the vehicle says it is not master control's to drive now (an operating
+    mode other than AUTOMATIC or SEMIAUTOMATIC; an emergency stop), as type: the
+    operator's text. While any holds it counts as stopped, like a FATAL error."""
+    held: dict[str, str] = {}
+    mode = message["operatingMode"]
+    if mode not in UNDER_CONTROL:
+        held[f"operatingMode {mode}"] = f"operatingMode {mode}: not under master control until it is AUTOMATIC again"
+    safety = message["safetyState"]
+    stop = safety.get("activeEmergencyStop", safety.get("eStop", "NONE"))  # 3.0, 2.x
+    if stop != "NONE":
+        held[f"eStop {stop}"] = f"emergency stop {stop}: {E_STOPS.get(stop, 'to be acknowledged')}"
+    return held
+
+
+def info_text(info: dict[str, Any]) -> str:
+    """One information entry as the operator reads it: level, type, description."""
+    text = f"{info['infoLevel']} {info['infoType']}"
+    return text + (f": {info['infoDescription']}" if info.get("infoDescription") else "")
 
 
 def error_references(error: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -337,6 +380,10 @@ class Factsheet:
     actions: frozenset[str]  # the action types it lists
     length_m: float
     width_m: float
+    # its protocolLimits (0: no limit): the most nodes an order may have, the longest id
+    max_order_nodes: int = 0
+    max_id_length: int = 0
+    numerical_ids_only: bool = False
 
 
 def factsheet_facts(message: dict[str, Any]) -> Factsheet:
@@ -344,11 +391,17 @@ def factsheet_facts(message: dict[str, Any]) -> Factsheet:
     physical = message["physicalParameters"]
     features = message["protocolFeatures"]
     actions = features.get("agvActions", features.get("mobileRobotActions", []))
+    limits = message["protocolLimits"]
+    arrays = limits.get("maxArrayLens", limits.get("maximumArrayLengths", {}))
+    strings = limits.get("maxStringLens", limits.get("maximumStringLengths", {}))
     return Factsheet(
         speed_max_mps=float(physical.get("speedMax", physical.get("maximumSpeed", 0.0))),
         actions=frozenset(a["actionType"] for a in actions),
         length_m=float(physical["length"]),
         width_m=float(physical["width"]),
+        max_order_nodes=int(arrays.get("order.nodes", 0)),
+        max_id_length=int(strings.get("idLen", strings.get("maximumIdLength", 0))),
+        numerical_ids_only=bool(strings.get("idNumericalOnly", False)),
     )
 
 

@@ -100,6 +100,8 @@ class VehicleEmulator:
         self.refusals: list[dict[str, Any]] = []
         self.localized = localized
         self.visualization_period = visualization_period_s  # 0: it sends no visualization
+        # as a person at the vehicle sets them: it drives only in AUTOMATIC with no e-stop
+        self.operating_mode, self.e_stop = "AUTOMATIC", "NONE"
         # where it stands in its map (x, y, theta, mapId) once an order or initPosition said
         self.position: dict[str, Any] | None = None
         self.node_positions: dict[int, dict[str, Any]] = {}  # sequenceId: nodePosition, of its order
@@ -305,6 +307,31 @@ class VehicleEmulator:
             self.errors.append(error)
             self._state_due = True
 
+    def set_operating_mode(self, mode: str) -> None:
+        """A person at the vehicle takes it over (MANUAL, SERVICE, ...) or hands it back."""
+        with self._lock:
+            self.operating_mode = mode
+            self._state_due = True
+
+    def emergency_stop(self, kind: str = "MANUAL") -> None:
+        """An emergency stop (AUTOACK, MANUAL, REMOTE; 3.0 has no AUTOACK), or NONE once
+        acknowledged."""
+        kinds = ("MANUAL", "REMOTE", "NONE") if self.version.startswith("3") else ("AUTOACK", "MANUAL", "REMOTE", "NONE")
+        if kind not in kinds:
+            raise ValueError(f"VDA 5050 {self.version} has no emergency stop {kind!r}: one of {kinds}")
+        with self._lock:
+            self.e_stop = kind
+            self._state_due = True
+
+    def _information(self) -> list[dict[str, Any]]:
+        """What it says for people: who has it, when it is not master control."""
+        if self.operating_mode == "AUTOMATIC":
+            return []
+        return [{"infoType": "localControl", "infoLevel": "INFO", "infoDescription": f"in {self.operating_mode} mode at the vehicle"}]
+
+    def _held(self) -> bool:
+        return self.operating_mode != "AUTOMATIC" or self.e_stop != "NONE"
+
     def recover(self) -> None:
         with self._lock:
             self.errors.clear()
@@ -337,7 +364,7 @@ class VehicleEmulator:
             if self.cancel and d.along_m == 0.0 and d.nodes:
                 self._cancelled()  # told to cancel while it stood at a node
                 return True
-            if self.paused or self.errors or not self._released_ahead():
+            if self.paused or self.errors or self._held() or not self._released_ahead():
                 return False
             d.along_m += self.speed * dt
             self.battery = max(0.0, self.battery - 0.0005 * self.speed * dt)
@@ -383,7 +410,7 @@ class VehicleEmulator:
 
     def state(self) -> CarrierState:
         d = self.drive
-        driving = not self.paused and not self.errors and bool(d.edges) and d.edges[0].released
+        driving = not self.paused and not self.errors and not self._held() and bool(d.edges) and d.edges[0].released
         return CarrierState(
             self.serial, d.order_id, d.update_id, d.last_node, d.last_seq, driving, self.paused,
             self.battery, self.charging, None, tuple(self.errors), bool(d.order_id) and not d.nodes,
@@ -397,7 +424,8 @@ class VehicleEmulator:
             position = self._position_report()
             message = state_message(
                 self.state(), self._headers["state"], self.manufacturer, (list(d.nodes), list(d.edges)), self.version,
-                actions=actions, position=position,
+                actions=actions, position=position, operating_mode=self.operating_mode, e_stop=self.e_stop,
+                information=self._information(),
             )
             message["errors"].extend(self.refusals)
         self.client.publish(self._topic("state"), json.dumps(message), qos=0)

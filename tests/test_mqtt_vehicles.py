@@ -335,3 +335,41 @@ def test_action_states_are_told_on_each_change_and_a_cancelled_order_is_not_fini
     v.send("state", with_actions(5, agvPosition={**position, "positionInitialized": False}))
     wait_for(lambda: (link.drain(sink), len(sink.states()) >= 4)[1])
     assert not sink.states()[-1].position_initialized
+
+
+def test_orders_keep_to_the_protocol_limits_of_the_vehicles_factsheet(link: VehicleLink, broker: Broker) -> None:
+    from controllers.messages import Edge
+    from hardware_bridge.vda5050 import factsheet_message
+
+    v = FakeVehicle(broker.port, "AGV-1")
+    v.send("connection", v.connection("ONLINE"))
+    sheet = factsheet_message(MAKER, "AGV-1", "2.1.0", 10.0, ("startPause", "stopPause", "startCharging", "initPosition"))
+    sheet["protocolLimits"]["maxArrayLens"] = {"order.nodes": 4}
+    sheet["protocolLimits"]["maxStringLens"] = {"idNumericalOnly": True}
+    assert schema_errors("factsheet", sheet) == []
+    v.send("factsheet", sheet)
+    wait_for(lambda: link.status["AGV-1"].factsheet is not None)
+    assert link.status["AGV-1"].factsheet.max_order_nodes == 4  # type: ignore[union-attr]
+
+    def route(released: int) -> Order:  # six nodes, the first `released` of them released
+        ids = ["VN", *(f"L0N{k}" for k in range(5))]
+        nodes = tuple(Node(n, 2 * i, i < released) for i, n in enumerate(ids))
+        edges = tuple(Edge(f"E{i}", 2 * i + 1, i + 1 < released, ids[i], ids[i + 1], 50.0) for i in range(5))
+        return Order("AGV-1", f"o{released}", 0, nodes, edges)
+
+    link.port_for("AGV-1").accept(route(released=3))  # a horizon of 3: one of it is left out
+    wait_for(lambda: any(k == "order" for k, _ in v.received))
+    sent = next(m for k, m in v.received if k == "order")
+    assert [n["nodeId"] for n in sent["nodes"]] == ["VN", "L0N0", "L0N1", "L0N2"]
+    assert [e["edgeId"] for e in sent["edges"]] == ["E0", "E1", "E2"] and schema_errors("order", sent) == []
+    assert [n["released"] for n in sent["nodes"]] == [True, True, True, False]
+    notes = link.status["AGV-1"].factsheet_notes
+    assert any("numerical ids only" in n for n in notes)
+    assert not any("at most 4 nodes" in n for n in notes)
+    # a base longer than it takes cannot be cut: sent whole, and said once
+    link.port_for("AGV-1").accept(route(released=6))
+    link.port_for("AGV-1").accept(replace(route(released=6), order_update_id=1))
+    wait_for(lambda: sum(k == "order" for k, _ in v.received) == 3)
+    assert len([m for k, m in v.received if k == "order"][1]["nodes"]) == 6
+    assert sum("at most 4 nodes" in n for n in link.status["AGV-1"].factsheet_notes) == 1
+    assert sum("numerical ids only" in n for n in link.status["AGV-1"].factsheet_notes) == 1

@@ -931,3 +931,14 @@ def test_random_interleavings_keep_blocks_exclusive_and_finish(case, data) -> No
         model.check()
     assert model.done(), "deadlock: no carrier can move and not all trips are done"
     model.check_done()
+
+
+def test_a_vehicle_that_asks_for_a_new_base_is_given_more_when_the_blocks_are_free() -> None:
+    layout = make_layout(("vietnam", 10))
+    tc = TrafficControl(layout, max_base_blocks=6)
+    first = tc.begin("A", 0, "vietnam", "o1")
+    at = lane_node_id(0, 1)  # two blocks in: half a base not yet driven, no extension due
+    assert tc.on_state(state("A", "o1", at, driving=True)) == []
+    orders = tc.on_state(replace(state("A", "o1", at, driving=True), new_base_request=True))
+    assert [o.device_id for o in orders] == ["A"] and orders[0].order_update_id == first.order_update_id + 1
+    assert len(released_blocks(orders[0], 0)) > 0

@@ -116,6 +116,31 @@ def test_every_carrier_command_of_a_simulated_hour_validates() -> None:
             assert schema_errors("instantActions", instant_actions_message(cmd, k, "LangSonTwin")) == []
 
 
+@pytest.mark.parametrize("version", ["2.1.0", "3.0.0"])
+def test_operating_mode_safety_state_information_and_new_base_request_are_read_as_the_standard_means(version: str) -> None:
+    state = CarrierState("C1", "o1", 3, "L0N2", 4, True, False, 71.5, False, None)
+    message = state_message(state, 1, "LangSonTwin", version=version)
+    assert carrier_state(decode("state", json.dumps(message).encode())).errors == ()  # AUTOMATIC, no e-stop
+    stop = "activeEmergencyStop" if version.startswith("3") else "eStop"
+    message |= {
+        "operatingMode": "SERVICE",
+        "safetyState": {stop: "MANUAL", "fieldViolation": True},
+        "newBaseRequest": True,
+        "information": [{"infoType": "route", "infoLevel": "INFO", "infoDescription": "near the base end"}, {"infoType": "debug", "infoLevel": "DEBUG"}],
+    }
+    assert schema_errors("state", message) == []
+    back = carrier_state(decode("state", json.dumps(message).encode()))
+    # not master control's to drive: stopped, with the reason for the operator
+    assert back.errors == ("operatingMode SERVICE", "eStop MANUAL")
+    assert any("acknowledged at the vehicle" in t for t in back.error_texts)
+    assert back.warnings == ("fieldViolation",)  # shown; the vehicle's own safety acts on it
+    assert back.new_base_request
+    assert back.information == ("INFO route: near the base end", "DEBUG debug")
+    # SEMIAUTOMATIC is still master control's (only its speed is a person's)
+    message |= {"operatingMode": "SEMIAUTOMATIC", "safetyState": {stop: "NONE", "fieldViolation": False}}
+    assert carrier_state(decode("state", json.dumps(message).encode())).errors == ()
+
+
 def test_a_3_0_state_round_trips_and_reads_3_0_error_levels() -> None:
     state = CarrierState("C1", "o1", 3, "CN", 12, True, False, 71.5, True, "VNLU0000011", ("E-BREAKDOWN",), True)
     message = state_message(state, 1, "LangSonTwin", version="3.0.0")

@@ -6,6 +6,7 @@ an initPosition."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -15,13 +16,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from broker import Broker
+from broker import Broker, Sink
 from test_vehicle_emulator import MAKER, emulated, route, until
 
 from controllers.messages import Action, ActionState, CommandRefused, InstantActions, VehiclePosition
 from controllers.vehicle_map import NodePosition, VehicleMap
 from hardware_bridge.mqtt_vehicles import VehicleLink
 from hardware_bridge.vda5050 import schema_errors
+from hardware_bridge.vehicle_emulator import VehicleEmulator
 
 # VN -> N1 -> N2 -> N3 due east, 40 m apart, as `route` lays them out
 SITE = VehicleMap("test-map", {n: NodePosition(40.0 * i, 0.0, 0.5) for i, n in enumerate(["VN", "N1", "N2", "N3"])}, 20.0)
@@ -208,3 +210,49 @@ def test_the_visualization_topic_gives_the_position_between_states(broker: Broke
     assert xs == sorted(xs) and 0.0 <= xs[0] < 40.0 and xs[-1] > 100.0  # along its way east
     assert len({x for x in xs if 0.0 < x < 120.0 and x % 40.0}) >= 10  # between nodes, not only at them
     assert seen and all(schema_errors("visualization", m) == [] for m in seen)
+
+
+@pytest.mark.parametrize("version", ["2.1.0", "3.0.0"])
+def test_a_vehicle_taken_over_at_the_vehicle_or_emergency_stopped_is_stopped_until_handed_back(
+    broker: Broker, tap_factory: Any, version: str
+) -> None:
+    serial = f"AGV-96{version[0]}"
+    tap = tap_factory(serial, version)
+    emulator = VehicleEmulator("127.0.0.1", broker.port, MAKER, serial, speed_mps=10.0, state_period_s=0.2, version=version)
+    runner = threading.Thread(target=emulator.run, daemon=True)
+    link = VehicleLink("127.0.0.1", broker.port, MAKER, {serial: version}, site=SITE)
+    link.start()
+    runner.start()
+    sink = Sink()
+    try:
+        until(link, sink, lambda: link.status[serial].online and bool(sink.states()), 15)
+        with pytest.raises(ValueError, match="AUTOACK") if version.startswith("3") else contextlib.nullcontext():
+            emulator.emergency_stop("AUTOACK")  # 3.0 knows no auto-acknowledged stop
+        emulator.emergency_stop("NONE")
+        link.port_for(serial).accept(replace(route("o1", 40.0, released=3), device_id=serial))
+        until(link, sink, lambda: sink.states()[-1].driving)
+        emulator.set_operating_mode("MANUAL")  # a person takes it over on its way
+        until(link, sink, lambda: "operatingMode MANUAL" in sink.states()[-1].errors and not sink.states()[-1].driving)
+        last = sink.states()[-1]
+        assert any("not under master control" in t for t in last.error_texts)
+        assert last.information == ("INFO localControl: in MANUAL mode at the vehicle",)
+        time.sleep(1.0)  # 10 m at 10 m/s if it drove on
+        link.drain(sink)
+        assert sink.states()[-1].position == last.position and not sink.states()[-1].driving
+        emulator.set_operating_mode("AUTOMATIC")
+        until(link, sink, lambda: sink.states()[-1].driving and not sink.states()[-1].errors)
+        assert sink.states()[-1].information == ()
+        emulator.emergency_stop("REMOTE")
+        until(link, sink, lambda: "eStop REMOTE" in sink.states()[-1].errors and not sink.states()[-1].driving)
+        assert any("acknowledged by the facility" in t for t in sink.states()[-1].error_texts)
+        held_at = sink.states()[-1].position
+        time.sleep(1.0)
+        link.drain(sink)
+        assert sink.states()[-1].position == held_at  # it stands under the e-stop
+        emulator.emergency_stop("NONE")
+        until(link, sink, lambda: sink.states()[-1].order_finished and not sink.states()[-1].errors, 20)
+    finally:
+        emulator.stop()
+        runner.join(10)
+        link.stop()
+    assert tap.invalid == []

@@ -62,7 +62,8 @@ class WorldCarrier(CarrierPort, Protocol):
 
     @property
     def vehicle_errors(self) -> tuple[str, ...]:
-        """The errors the vehicle reports, in its own words (level, description, references)."""
+        """The errors the vehicle reports, and its information, in its own words (level,
+        description, references)."""
 
     @property
     def warned(self) -> bool:
