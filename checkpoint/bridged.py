@@ -12,8 +12,9 @@ stands in front of them as their physical surroundings:
 - a gate mirror opens the barrier over the bridge and lets the truck through once the
   barrier reports itself open; it puts the truck's weight on the weighbridge and reports
   the stable weight the weighbridge gives;
-- a camera mirror shows the camera a frame of each arriving truck and stands in for
-  the officer when the plate cannot be read.
+- a camera mirror triggers the camera as each truck arrives, hands it the truck's frames
+  (rendered as the camera takes them), and stands in for the officer when the plate
+  cannot be read or the camera flags it.
 
 Events from the bridge reach the world through `DeviceEvents.publish`, in the loop that
 owns the controllers; the mirrors pass them on to the runtime.
@@ -22,7 +23,8 @@ owns the controllers; the mirrors pass them on to the runtime.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+import threading
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal, Protocol
 
@@ -75,11 +77,15 @@ class GateDevice(Protocol):
 
 
 class CameraDevice(Protocol):
-    """A plate camera as the bridge offers it: shown frames, it reports what it matched."""
+    """A plate camera as the bridge offers it: triggered for a truck, it takes its frames
+    and reports what it matched."""
 
     def expect(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None: ...
 
-    def submit(self, truck_id: str, frame: Any) -> Any: ...
+    def trigger(
+        self, truck_id: str | None = None, *, by: Literal["loop", "barrier", "manual"] = "loop",
+        lane: int | None = None, frames: Iterable[Any] | None = None,
+    ) -> bool: ...
 
     def forget(self, truck_id: str) -> None: ...
 
@@ -395,13 +401,28 @@ class WeighbridgeMirror(Weighbridge):
         super().accept(command)
 
 
+_render_lock = threading.Lock()  # the scene renderer's fonts are shared: one camera thread at a time
+
+
+def truck_frames(plate: str, rng: random.Random) -> Iterator[Any]:
+    """Frames of a truck with `plate` as the gate camera would take them, one new scene
+    each, rendered only when the camera asks for the next (in its worker thread)."""
+    country = country_of(plate)
+    while True:
+        with _render_lock:
+            scene = plate_scene(country, rng, text=plate)
+        yield scene.image
+
+
 class CameraMirror:
-    """Shows a bridged plate camera a frame of each truck at the barrier. A plate it cannot
-    match is shown again in a new frame; after `retries` the officer at the gate reads it."""
+    """Triggers a bridged plate camera as each truck reaches the barrier (the loop in
+    front of it) and hands it the truck's frames. A capture with no plate read is taken
+    again; after `retries` captures, or when the camera flags the read, the officer at
+    the gate checks the truck's papers."""
 
     kind: Final = "camera"
 
-    RETRY_S = 3.0  # model seconds before the camera's next frame
+    RETRY_S = 3.0  # model seconds before the camera's next capture
     OFFICER_S = 45.0  # model seconds an officer needs to check or type a plate (est.)
 
     def __init__(self, yard: YardModel, camera: CameraDevice, retries: int, seed: int) -> None:
@@ -412,37 +433,44 @@ class CameraMirror:
         self.rng = random.Random(seed)
         self.plates: dict[str, str] = {}
         self.tries: dict[str, int] = {}
-        self.frames = 0
+        self.frames = 0  # frames the camera read
         self.read_first_time = 0
         self.officer_checks = 0
+        self.flagged = 0  # reads the camera sent to an officer: frames disagreed, low confidence, a confusion
         self.misread = 0  # reads that matched another declared truck
 
     def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None:
         self.plates[truck_id] = plate
         self.tries[truck_id] = 0
         self.camera.expect(truck_id, plate, purpose)
-        self._frame(truck_id)
+        self._capture(truck_id, purpose)
 
-    def _frame(self, truck_id: str) -> None:
-        plate = self.plates[truck_id]
-        scene = plate_scene(country_of(plate), self.rng, text=plate)
-        self.frames += 1
+    def _capture(self, truck_id: str, purpose: Literal["deliver", "pickup"]) -> None:
         self.tries[truck_id] += 1
-        self.camera.submit(truck_id, scene.image)
+        # each capture its own generator, seeded here: the loop's draws stay in order
+        frames = truck_frames(self.plates[truck_id], random.Random(self.rng.getrandbits(64)))
+        if not self.camera.trigger(truck_id, by="loop", frames=frames):  # the camera said why
+            plate = self.plates[truck_id]
+            self.officer_checks += 1
+            self._done(truck_id)
+            self.camera.forget(truck_id)
+            self.yard.env.process(self._officer(PlateRead(self.yard.gate.device_id, self.yard.side, truck_id, plate, purpose)))
 
     def observe(self, result: CameraResult) -> None:
         truck = result.shown
         if truck not in self.plates:
             return
-        read = PlateRead(result.device_id, result.yard, truck, self.plates[truck], result.purpose)
+        self.frames += result.evidence.frames
+        read = PlateRead(result.device_id, result.yard, truck, self.plates[truck], result.purpose, result.evidence)
         if result.truck_id == truck and not result.needs_officer:
             self.read_first_time += self.tries[truck] == 1
             self._done(truck)
             self.yard.links.publish(read)
         elif result.plate is None and self.tries[truck] <= self.retries:
-            self.yard.env.process(self._again(truck))
+            self.yard.env.process(self._again(truck, result.purpose))
         else:  # a flagged or wrong match, or no read at all: the officer checks the papers
             self.officer_checks += 1
+            self.flagged += result.plate is not None
             self.misread += result.truck_id is not None and result.truck_id != truck
             self._done(truck)
             self.camera.forget(truck)
@@ -451,9 +479,9 @@ class CameraMirror:
     def _done(self, truck_id: str) -> None:
         del self.plates[truck_id], self.tries[truck_id]
 
-    def _again(self, truck_id: str) -> Generator[simpy.Event, None, None]:
+    def _again(self, truck_id: str, purpose: Literal["deliver", "pickup"]) -> Generator[simpy.Event, None, None]:
         yield self.yard.env.timeout(self.RETRY_S)
-        self._frame(truck_id)
+        self._capture(truck_id, purpose)
 
     def _officer(self, read: PlateRead) -> Generator[simpy.Event, None, None]:
         yield self.yard.env.timeout(self.OFFICER_S)

@@ -16,6 +16,7 @@ live twin's own.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import itertools
 import time
@@ -31,7 +32,8 @@ from controllers.codes import container_code, normalise_plate
 from controllers.limits import SPEED_MAX
 from controllers.messages import Command, OperatorAction, OperatorReply, OperatorRequest
 from controllers.ports import not_taken
-from controllers.readport import SiteSnapshot
+from controllers.readport import SiteSnapshot, truck_records
+from controllers.records import TruckRecord
 from twin.kpi import summarise
 from twin.scenario import Scenario, ScenarioError, load_scenario
 from twin.world import World
@@ -312,7 +314,29 @@ class LiveTwin:
             "location": c.location,
             "deadline": self.iso(c.deadline),
             "history": [{"at": self.iso(t), "step": step} for t, step in c.history],
+            # the trucks that brought it and took it away, as read at the gates
+            "gate_reads": [self._gate_read(r) for r in truck_records(self.world.controller, (c.truck_id, c.pickup_truck_id))],
         }
+
+    def _gate_read(self, rec: TruckRecord) -> dict[str, Any]:
+        """A truck's record at a gate, with what the camera saw for an officer to judge."""
+        ev = rec.evidence
+        camera = None
+        if ev is not None:
+            camera = {
+                "read": ev.read,
+                "raw": ev.raw,
+                "confidence": ev.confidence,
+                "frames": ev.frames,
+                "votes": ev.votes,
+                "needs_officer": ev.needs_officer,
+                "reasons": list(ev.reasons),
+                "readings": list(ev.readings),
+                "crop": "data:image/jpeg;base64," + base64.b64encode(ev.crop_jpeg).decode("ascii") if ev.crop_jpeg else None,
+                "crop_path": ev.crop_path or None,
+            }
+        return {"truck_id": rec.truck_id, "yard": rec.yard, "purpose": rec.purpose, "plate": rec.plate,
+                "gate": rec.gate, "at": self.iso(rec.at), "camera": camera}
 
     def track(self, query: str) -> list[dict[str, Any]]:
         """Containers whose code, or whose truck's plate, is `query`."""

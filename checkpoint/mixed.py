@@ -143,7 +143,10 @@ class MixedRun:
         for cam in devices.cameras:
             from hardware_bridge.plate_camera import PlateCamera
 
-            camera = PlateCamera(f"{YARD_NODE[cam.yard]}-gate", cam.yard)
+            camera = PlateCamera(
+                f"{YARD_NODE[cam.yard]}-gate", cam.yard,
+                frames_per_truck=cam.frames_per_truck, agree=cam.agree, crop_dir=cam.crop_dir,
+            )
             camera.start()
             self.sources.append(camera)
             self.bridges.cameras[cam.yard] = camera
@@ -263,6 +266,7 @@ class MixedRun:
                 "frames": cam.frames,
                 "read_first_time": cam.read_first_time,
                 "officer_checks": cam.officer_checks,
+                "flagged": cam.flagged,
                 "misread": cam.misread,
             }
         return out

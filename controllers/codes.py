@@ -1,9 +1,19 @@
 """Identifiers read at the gates: licence plates and container codes.
 
-What an OCR engine reads is normalised to the plate formats of both countries —
-Vietnamese "12C-123.45" (two-line plates "12-C1 / 123.45" too) and Chinese "桂A·12345"
-(province character, letter, five characters) — and matched against the declared
-vehicles. A read that differs from a declaration by one easily confused character
+What an OCR engine reads is normalised to the plate formats of both countries and
+matched against the declared vehicles:
+
+- Vietnamese: two digits of the province, the series (one or two letters, a digit
+  after on motorbike-style plates; R is a trailer's) and four or five digits —
+  "12C-123.45", "12C-1234", "29LD-123.45", "12R-123.45"; a two-line plate ("12C" over
+  "123.45", or "12-C1" over "123.45") has the same canonical form.
+- Chinese (GA 36): province character, registration letter, a dot and five characters
+  — "桂A·12345" (blue small vehicles, yellow large ones, on one line or two); new-energy
+  green plates have six, D or F first on small vehicles ("桂A·D12345") and last on large
+  ones ("桂A·12345D"); four and a character of use on trailers ("桂A·1234挂") and on
+  learner, police, Hong Kong and Macau and consulate plates (学 警 港 澳 领).
+
+A read that differs from a declaration by one easily confused character
 (0/O/D, 1/I, 8/B, 5/S, 2/Z) is matched only with a flag for an officer. Container
 codes follow ISO 6346 and their check digit is verified.
 """
@@ -23,10 +33,17 @@ for _letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
     _value += 1
 
 CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+CN_USES = "挂学警港澳领"  # the last character of trailer, learner, police, HK, Macau, consulate plates
+CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # GA 36 leaves out I and O
 CONFUSABLE = [set("0OD"), set("1I"), set("8B"), set("5S"), set("2Z")]
 _VN = re.compile(r"^(\d{2})([A-Z]{1,2}\d?)(\d{3})(\d{2})$")
 _VN_FOUR = re.compile(r"^(\d{2})([A-Z]{1,2}\d?)(\d{4})$")
-_CN = re.compile(rf"^([{CN_PROVINCES}])([A-Z])([A-Z0-9]{{5,6}})$")
+_CN_TAIL = rf"[0-9{CN_LETTERS}]"
+_CN = re.compile(
+    rf"^([{CN_PROVINCES}])([{CN_LETTERS}])"
+    rf"({_CN_TAIL}{{5}}|[DF]{_CN_TAIL}\d{{4}}|\d{{5}}[DF]|{_CN_TAIL}{{4}}[{CN_USES}])$"
+)
+PlateFormat = Literal["vn_5digit", "vn_4digit", "vn_trailer", "vn_2letter", "cn_standard", "cn_new_energy", "cn_use"]
 _CONTAINER = re.compile(r"^([A-Z]{3})([UJZ])(\d{6})(\d)$")
 
 
@@ -66,6 +83,21 @@ def normalise_plate(text: str) -> str | None:
 
 def country_of(plate: str) -> Literal["vietnam", "china"]:
     return "china" if plate[:1] in CN_PROVINCES else "vietnam"
+
+
+def plate_format(plate: str) -> PlateFormat:
+    """Which format a canonical plate (as `normalise_plate` gives it) is written in."""
+    if plate[:1] in CN_PROVINCES:
+        tail = plate.split("·")[1]
+        if len(tail) == 6:
+            return "cn_new_energy"
+        return "cn_use" if tail[-1] in CN_USES else "cn_standard"
+    series = plate[2:].split("-")[0]
+    if series == "R":
+        return "vn_trailer"
+    if len(series) == 2 and series.isalpha():
+        return "vn_2letter"
+    return "vn_4digit" if "." not in plate else "vn_5digit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,23 @@ class ScannerState:
 
 
 @dataclass(frozen=True, slots=True)
+class PlateEvidence:
+    """Why a gate camera's reading of a truck was accepted or sent to an officer: what an
+    officer looks at. Plain data (the crop is JPEG bytes, a few KB at most)."""
+
+    read: str  # the plate the frames' votes chose, "" when no frame read one
+    raw: str  # what the recogniser read in the best frame, before normalising
+    confidence: float  # the vote's, 0..1: the winner's summed confidences over the frames that read a plate
+    frames: int  # frames read for the truck
+    votes: int  # of them, the frames that read `read`
+    needs_officer: bool
+    reasons: tuple[str, ...] = ()  # why an officer must look, in words (empty when accepted)
+    readings: tuple[str, ...] = ()  # each frame's read, in order, "" for a frame with none
+    crop_jpeg: bytes = b""  # the plate's region in the best frame, as a small JPEG
+    crop_path: str = ""  # the same region at full size, where the camera was told to keep crops
+
+
+@dataclass(frozen=True, slots=True)
 class PlateRead:
     """A licence-plate camera read a truck at a yard gate; its barrier waits for a command."""
 
@@ -201,6 +218,7 @@ class PlateRead:
     truck_id: str
     plate: str
     purpose: Literal["deliver", "pickup"]
+    evidence: PlateEvidence | None = None  # how a bridged camera came to it; None: the twin's own camera
 
 
 @dataclass(frozen=True, slots=True)

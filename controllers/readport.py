@@ -11,13 +11,14 @@ Bump `READ_PORT_VERSION` when a field changes meaning or goes away.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from controllers.lanes import HEADING_OF
 from controllers.messages import LaneHeading as Heading
 from controllers.messages import Side
+from controllers.records import TruckRecord
 from controllers.site import SiteController
 
 READ_PORT_VERSION = 1
@@ -124,3 +125,10 @@ def control_view(site: SiteController) -> ControlView:
         unanswered={cid: tuple(said.values()) for cid, said in site.unanswered.items() if said},
         aborted=site.traffic.aborted(),
     )
+
+
+def truck_records(site: SiteController, truck_ids: Iterable[str]) -> tuple[TruckRecord, ...]:
+    """What the controllers keep of these trucks at the gates (their plate, and the
+    camera's evidence for it), for those they still remember."""
+    found = (site.trucks.get(t) for t in truck_ids)
+    return tuple(rec for rec in found if rec is not None)

@@ -76,6 +76,7 @@ from controllers.records import (
     WAIT_CHARGER,
     WAIT_UNLOAD,
     CarrierRecord,
+    TruckLog,
     YardDesk,
 )
 from controllers.traffic import RESEND, STALL_SCAN, STALL_SCAN_S, CarrierAlarm, TrafficControl
@@ -110,6 +111,7 @@ class SiteController:
         self.operator = OperatorHolds()
         self.pinned_lanes: set[int] = set()  # directions an operator set: planners leave them
         self.refusals: deque[CommandRefused] = deque(maxlen=100)  # the latest, for the control room
+        self.trucks = TruckLog()  # each truck's plate read at the gate, with the camera's evidence
         # carriers that report from no node of the site: why, until an operator places them
         self.unplaced: dict[str, str] = {}
         self.actions = ActionWatch()
@@ -148,6 +150,7 @@ class SiteController:
             bisect.insort(self.yards[event.yard].jobs, (self.job_key(event), event), key=lambda kv: kv[0])
             return self.assign_jobs()
         if isinstance(event, PlateRead):
+            self.trucks.record(event, now)
             return [BarrierCommand(event.device_id, event.truck_id, True)]
         if isinstance(event, WeightReading):
             tolerance = self.layout.weigh_tolerance_pct / 100 * event.declared_kg

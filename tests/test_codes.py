@@ -7,7 +7,7 @@ import random
 import pytest
 
 from controllers import identifiers
-from controllers.codes import container_code, country_of, iso6346_check_digit, match_plate, normalise_plate
+from controllers.codes import container_code, country_of, iso6346_check_digit, match_plate, normalise_plate, plate_format
 
 
 @pytest.mark.parametrize(
@@ -20,13 +20,32 @@ from controllers.codes import container_code, country_of, iso6346_check_digit, m
         ("桂A·12345", "桂A·12345"),
         ("桂A 12345", "桂A·12345"),
         ("粤b.D1234", "粤B·D1234"),
+        ("12R-123.45", "12R-123.45"),  # a Vietnamese trailer
+        ("桂A·D12345", "桂A·D12345"),  # green new-energy, small vehicle
+        ("桂A 12345F", "桂A·12345F"),  # green new-energy, large vehicle
+        ("桂A·1234挂", "桂A·1234挂"),  # trailer
+        ("粤Z 1234港", "粤Z·1234港"),  # Hong Kong cross-border
+        ("桂A1234学", "桂A·1234学"),
     ],
 )
 def test_plates_are_normalised_to_their_country_format(read: str, plate: str) -> None:
     assert normalise_plate(read) == plate
 
 
-@pytest.mark.parametrize("read", ["", "ABC", "1234567", "X A12345", "12C-12"])
+@pytest.mark.parametrize(
+    "read",
+    [
+        "",
+        "ABC",
+        "1234567",
+        "X A12345",
+        "12C-12",
+        "桂A·I2345",  # GA 36 has no I or O
+        "桂A·123456",  # six characters are a new-energy plate's, with D or F
+        "桂A·12345挂",  # a trailer has four before its 挂
+        "挂A·12345",  # 挂 is no province
+    ],
+)
 def test_what_is_no_plate_is_said_so(read: str) -> None:
     assert normalise_plate(read) is None
 
@@ -65,3 +84,22 @@ def test_container_codes_are_checked_with_their_iso_6346_digit() -> None:
     for serial in range(1, 300):
         code = identifiers.container_code("vietnam", serial)
         assert container_code(code) == code
+
+
+@pytest.mark.parametrize(
+    ("plate", "fmt"),
+    [
+        ("12C-123.45", "vn_5digit"),
+        ("12C-1234", "vn_4digit"),
+        ("12R-123.45", "vn_trailer"),
+        ("29LD-123.45", "vn_2letter"),
+        ("12C1-123.45", "vn_5digit"),
+        ("桂A·12345", "cn_standard"),
+        ("桂A·D12345", "cn_new_energy"),
+        ("桂A·12345D", "cn_new_energy"),
+        ("桂A·1234挂", "cn_use"),
+        ("粤Z·1234澳", "cn_use"),
+    ],
+)
+def test_a_plates_format_is_told_by_its_content(plate: str, fmt: str) -> None:
+    assert normalise_plate(plate) == plate and plate_format(plate) == fmt

@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 
 from controllers.identifiers import carrier_id
 from controllers.limits import CARRIER_ID_PATTERN, SPEED_MAX, ControllerName
+from twin.safe_yaml import YamlRefused, load_yaml
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -268,11 +269,20 @@ class BridgedGate(Strict):
 
 
 class BridgedCamera(Strict):
-    """A plate camera: `frames: twin` shows it a rendered frame of each truck the twin sends."""
+    """A plate camera: `frames: twin` hands it rendered frames of each truck the twin sends."""
 
     yard: SideName
     frames: Literal["twin"] = "twin"
-    retries: Annotated[int, Field(ge=0, le=10)] = 2  # more frames before an officer reads the plate
+    retries: Annotated[int, Field(ge=0, le=10)] = 2  # more captures before an officer reads the plate
+    frames_per_truck: Annotated[int, Field(ge=1, le=20)] = 3  # frames taken per capture, at most
+    agree: Annotated[int, Field(ge=1, le=20)] = 2  # the capture stops once this many frames read the plate surely
+    crop_dir: str | None = None  # where full-size plate crops are kept for officers (none: thumbnails only)
+
+    @model_validator(mode="after")
+    def _agree_within_frames(self) -> BridgedCamera:
+        if self.agree > self.frames_per_truck:
+            raise ValueError(f"agree ({self.agree}) cannot exceed frames_per_truck ({self.frames_per_truck})")
+        return self
 
 
 class Devices(Strict):
@@ -401,7 +411,9 @@ def load_scenario(path: str | Path) -> Scenario:
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlRefused as exc:
+        raise ScenarioError(f"{path}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -66,6 +66,11 @@ class Container:
     delivered_at: float | None = None
     history: list[tuple[float, str]] = field(default_factory=list)  # (model time, step) for tracking
 
+    @property
+    def pickup_truck_id(self) -> str:
+        """The truck that takes it away from the far yard."""
+        return f"P{self.truck_id}"
+
     def reach(self, step: str, now: float) -> None:
         """The container has reached `step` of its journey."""
         self.step = step
@@ -448,7 +453,7 @@ class YardModel:
     def pickup_truck(self, c: Container) -> Generator[simpy.Event, None, None]:
         env = self.env
         yield env.timeout(self.pickup_delay())
-        truck_id = f"P{c.truck_id}"
+        truck_id = c.pickup_truck_id
         yield from self.gate_lanes.use()
         yield from self._through_barrier(truck_id, c.plate, "pickup")
         on_truck = env.event()

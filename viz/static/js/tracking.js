@@ -1,9 +1,10 @@
 // Tracking: a container code or a truck's plate (GET /api/track) shows where the
-// container is and each step it reached, with times at the gate.
+// container is and each step it reached, with times at the gate, and how a bridged
+// camera read its trucks' plates (confidence, votes, a thumbnail of the plate).
 
 import { api } from "./api.js";
 import { $, h, say } from "./dom.js";
-import { fmtIso } from "./format.js";
+import { fmtIso, fmtNum } from "./format.js";
 import { t, tDirection, tOr } from "./i18n.js";
 import { go, showTab } from "./nav.js";
 import { stepText } from "./replies.js";
@@ -42,6 +43,23 @@ function showOnMap(c) {
   }
 }
 
+/** How the gate camera read a truck's plate: why it was accepted or sent to an officer. */
+function cameraRow(g) {
+  const cam = g.camera;
+  const said = t("track.camera_read", { read: cam.read || "—", conf: fmtNum(cam.confidence * 100), votes: cam.votes, frames: cam.frames });
+  return row(
+    t(g.purpose === "pickup" ? "track.camera_pickup" : "track.camera_deliver"),
+    h(
+      "span",
+      { class: "plate-read", title: cam.reasons.join("; ") || null },
+      cam.crop ? h("img", { class: "plate-crop", src: cam.crop, alt: cam.read || g.plate, "data-testid": "track-crop" }) : null,
+      h("span", { text: said }),
+      cam.needs_officer ? h("span", { class: "badge badge-warning", text: t("track.officer") }) : null,
+    ),
+    "track-camera",
+  );
+}
+
 export function renderTrack() {
   const r = found;
   if (!r) return;
@@ -63,6 +81,7 @@ export function renderTrack() {
         );
         if (c.carrier) table.append(row(t("track.carrier"), c.carrier, "track-carrier"));
         if (c.deadline) table.append(row(t("track.deadline"), fmtIso(c.deadline, true)));
+        for (const g of c.gate_reads || []) if (g.camera) table.append(cameraRow(g));
         const history = h(
           "ol",
           { class: "timeline", "data-testid": "track-history" },

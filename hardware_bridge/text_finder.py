@@ -1,0 +1,276 @@
+"""Text lines found at any orientation by a learned detector, for frames the cheap finder
+cannot read.
+
+The detector is PP-OCR's DB text-detection model that ships inside the rapidocr wheel
+(nothing is downloaded). It sees text where the gradient finder is lost: rain streaks
+and night noise look like strokes to a gradient, not to a model trained on text. What
+it finds is turned into regions to read:
+
+- a line, at whatever angle, cut out level with its perspective removed;
+- two lines one above the other, of about the same width, as a two-line plate (the rear
+  plates of large Chinese trucks "桂F" over "99780", Vietnamese "12C" over "123.45");
+- a column of upright characters (container codes painted down a door post), its
+  characters cut apart and laid side by side, since the recogniser reads only rows.
+
+The work is bounded by the model's input size and a number of regions, never by the
+clock: a frame gives the same regions on an idle machine and a busy one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+Shape = Literal["line", "two_line", "column"]
+DETECTOR_SIDE = 960  # the frame's long side at the model's input: a far plate's characters stay 8 px or more
+_lock = threading.Lock()
+_detector: TextDetector | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextRegion:
+    """What to read: one or two level line images, and where in the frame they were."""
+
+    lines: tuple[np.ndarray, ...]  # BGR line images, read one by one
+    shape: Shape
+    bbox: tuple[int, int, int, int]  # x, y, w, h in frame pixels
+    score: float  # the detector's confidence, 0..1
+
+
+class TextDetector:
+    """The DB text detector of the rapidocr wheel, run on the whole frame scaled to
+    `side` pixels on its long side."""
+
+    def __init__(self, side: int = DETECTOR_SIDE, threads: int = 1) -> None:
+        from rapidocr import RapidOCR  # slow import: only when a frame first needs it
+
+        self.engine = RapidOCR(
+            params={
+                "Global.use_cls": False,
+                "Global.use_rec": False,
+                "Global.log_level": "error",  # an empty frame is no warning
+                "Det.limit_side_len": side,
+                "Det.limit_type": "max",
+                "Det.box_thresh": 0.4,  # small, blurred plates score lower than print
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
+
+    def __call__(self, frame: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """(quadrilateral 4×2 in frame pixels, score) of every text line found."""
+        out = self.engine(frame, use_det=True, use_cls=False, use_rec=False)
+        boxes: Any = getattr(out, "boxes", None)
+        scores: Any = getattr(out, "scores", None)
+        if boxes is None or len(boxes) == 0:
+            return []
+        if scores is None or len(scores) != len(boxes):
+            scores = [1.0] * len(boxes)
+        return [(np.asarray(b, np.float32).reshape(4, 2), float(s)) for b, s in zip(boxes, scores)]
+
+
+def text_detector() -> TextDetector:
+    """The detector, loaded once per process on first use and shared."""
+    global _detector
+    if _detector is None:
+        with _lock:
+            if _detector is None:
+                _detector = TextDetector()
+    return _detector
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def _order(quad: np.ndarray) -> np.ndarray:
+    """The corners clockwise from the top left."""
+    centre = quad.mean(axis=0)
+    angles = np.arctan2(quad[:, 1] - centre[1], quad[:, 0] - centre[0])
+    quad = quad[np.argsort(angles)]
+    start = int(np.argmin(quad.sum(axis=1)))
+    return np.roll(quad, -start, axis=0)
+
+
+def _sides(quad: np.ndarray) -> tuple[float, float]:
+    """Width (top and bottom sides, averaged) and height of an ordered quadrilateral."""
+    w = (np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
+    h = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
+    return float(w), float(h)
+
+
+def _grow(quad: np.ndarray, pad: float) -> np.ndarray:
+    """`quad` grown by `pad` of its height on every side: the detector's box hugs the
+    ink, the recogniser wants a margin."""
+    w, h = _sides(quad)
+    centre = quad.mean(axis=0)
+    across = (quad[1] - quad[0] + quad[2] - quad[3]) / 2
+    down = (quad[3] - quad[0] + quad[2] - quad[1]) / 2
+    across /= max(np.linalg.norm(across), 1e-6)
+    down /= max(np.linalg.norm(down), 1e-6)
+    grown = []
+    for corner in quad:
+        sx = 1 if np.dot(corner - centre, across) > 0 else -1
+        sy = 1 if np.dot(corner - centre, down) > 0 else -1
+        grown.append(corner + (sx * across + sy * down) * pad * min(w, h))
+    return np.array(grown, np.float32)
+
+
+def _rectify(frame: np.ndarray, quad: np.ndarray, pad: float = 0.2) -> np.ndarray:
+    """The quadrilateral cut out of `frame` as a level rectangle."""
+    quad = _grow(quad, pad)
+    w, h = _sides(quad)
+    w, h = max(8, round(w)), max(8, round(h))
+    target = np.array([(0, 0), (w, 0), (w, h), (0, h)], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(frame, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _bbox(points: np.ndarray) -> tuple[int, int, int, int]:
+    x, y, w, h = cv2.boundingRect(points.astype(np.float32))
+    return int(x), int(y), int(w), int(h)
+
+
+def _upright(quad: np.ndarray) -> np.ndarray:
+    """`quad` ordered so that its first side is the text's top: a box leaning past 45°
+    is a line written at a steep angle, not a column (columns are told apart by their
+    characters, see `_column_cells`)."""
+    quad = _order(quad)
+    w, h = _sides(quad)
+    return quad if w >= h else np.roll(quad, -1, axis=0)
+
+
+# ---------------------------------------------------------------- columns
+
+
+def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
+    """The characters of a tall crop, top to bottom, if it holds a column of them: ink
+    bands separated by clear rows, each about as tall as wide."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
+        ink = 1 - ink
+    h, w = ink.shape
+    rows = ink[:, w // 8 : w - w // 8].mean(axis=1) > 0.02
+    bands: list[tuple[int, int]] = []
+    start = None
+    for y, on in enumerate(list(rows) + [False]):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            if y - start >= max(3, h // 40):
+                bands.append((start, y))
+            start = None
+    if len(bands) < 4:
+        return None
+    heights = np.array([b - a for a, b in bands], np.float32)
+    typical = float(np.median(heights))
+    if typical > 1.6 * w or typical < 0.25 * w:
+        return None  # not characters of a column this wide
+    cells = []
+    for a, b in bands:
+        if b - a < 0.4 * typical:
+            continue  # a speck, a scratch
+        cols = np.nonzero(ink[a:b].any(axis=0))[0]
+        if len(cols) == 0:
+            continue
+        x0, x1 = max(0, int(cols[0]) - 2), min(w, int(cols[-1]) + 3)
+        cells.append(crop[max(0, a - 2) : min(h, b + 2), x0:x1])
+    return cells if len(cells) >= 4 else None
+
+
+def lay_in_a_row(cells: Sequence[np.ndarray], height: int = 48) -> np.ndarray:
+    """Character images side by side on one line, each scaled to `height`, with the
+    column's own background between them."""
+    scaled = []
+    for cell in cells:
+        h, w = cell.shape[:2]
+        scaled.append(cv2.resize(cell, (max(4, round(w * height / h)), height), interpolation=cv2.INTER_AREA if h > height else cv2.INTER_CUBIC))
+    background = np.median(np.vstack([c.reshape(-1, 3) for c in scaled]), axis=0).astype(np.uint8)
+    gap = np.empty((height, height // 4, 3), np.uint8)
+    gap[:] = background
+    parts: list[np.ndarray] = [gap]
+    for cell in scaled:
+        parts += [cell, gap]
+    return np.hstack(parts)
+
+
+# ---------------------------------------------------------------- regions
+
+
+def _stacked(upper: tuple[np.ndarray, float], lower: tuple[np.ndarray, float]) -> bool:
+    """Two level lines one right under the other, of like width: a two-line plate."""
+    (a, _), (b, _) = upper, lower
+    ax0, ay0, aw, ah = _bbox(a)
+    bx0, by0, bw, bh = _bbox(b)
+    if aw < 1.3 * ah or bw < 1.3 * bh:
+        return False  # a line of a plate holds two characters at least
+    overlap = min(ax0 + aw, bx0 + bw) - max(ax0, bx0)
+    gap = by0 - (ay0 + ah)
+    return overlap > 0.5 * min(aw, bw) and -0.3 * ah < gap < 0.8 * max(ah, bh) and 0.25 < aw / max(bw, 1) < 2.0 and max(ah, bh) < 2.5 * min(ah, bh)
+
+
+def _columns(boxes: Sequence[tuple[np.ndarray, float]]) -> list[list[tuple[np.ndarray, float]]]:
+    """Chains of single characters one under the other, at one x and of one size: the
+    detector finds each character of a widely spaced column apart."""
+    singles = []
+    for quad, score in boxes:
+        x, y, w, h = _bbox(quad)
+        if 0.3 * h <= w <= 1.6 * h:
+            singles.append((x, y, w, h, quad, score))
+    singles.sort(key=lambda b: b[1])
+    used: set[int] = set()
+    chains = []
+    for i, first in enumerate(singles):
+        if i in used:
+            continue
+        chain, members = [first], [i]
+        for j in range(i + 1, len(singles)):
+            x0, y0, w0, h0 = chain[-1][:4]
+            x1, y1, w1, h1 = singles[j][:4]
+            same_x = abs((x0 + w0 / 2) - (x1 + w1 / 2)) < 0.5 * max(w0, w1)
+            same_size = 0.6 < h1 / h0 < 1.6
+            if same_x and same_size and -0.2 * h0 < y1 - (y0 + h0) < 1.2 * h0:
+                chain.append(singles[j])
+                members.append(j)
+        if len(chain) >= 4:
+            used.update(members)
+            chains.append([(c[4], c[5]) for c in chain])
+    return chains
+
+
+def regions(frame: np.ndarray, found: Sequence[tuple[np.ndarray, float]], limit: int = 12) -> list[TextRegion]:
+    """What the detector found in `frame`, as regions to read, likeliest first: two-line
+    pairs and columns before the single lines they are made of, larger text first."""
+    lines = [(_upright(q), s) for q, s in found]
+    out: list[TextRegion] = []
+    for chain in _columns([(_order(q), s) for q, s in found]):
+        cells = [_rectify(frame, quad, 0.08) for quad, _ in chain]
+        every = np.vstack([quad for quad, _ in chain])
+        out.append(TextRegion((lay_in_a_row(cells),), "column", _bbox(every), min(s for _, s in chain)))
+    for upper in lines:
+        for lower in lines:
+            if lower is not upper and _stacked(upper, lower):
+                both = np.vstack([upper[0], lower[0]])
+                out.append(TextRegion((_rectify(frame, upper[0]), _rectify(frame, lower[0])), "two_line", _bbox(both), min(upper[1], lower[1])))
+    for quad, score in lines:
+        w, h = _sides(quad)
+        if h < 6 or w < 10:
+            continue
+        crop = _rectify(frame, quad)
+        x, y, bw, bh = _bbox(quad)
+        if bh > 2.2 * bw:  # standing: a column of upright characters, or nothing
+            column = _column_cells(_rectify(frame, _order(quad), 0.1))
+            if column is not None:
+                out.append(TextRegion((lay_in_a_row(column),), "column", (x, y, bw, bh), score))
+            continue
+        if w / h < 1.2:
+            continue  # a single character or a blob: nothing a plate or code reads as
+        out.append(TextRegion((crop,), "line", (x, y, bw, bh), score))
+    order = {"two_line": 0, "column": 0, "line": 1}
+    out.sort(key=lambda r: (order[r.shape], -r.bbox[3] * min(r.bbox[2], 4 * r.bbox[3])))
+    return out[:limit]
