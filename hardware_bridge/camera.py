@@ -1,19 +1,25 @@
 """Plate and container-code reading from camera frames.
 
 Frames come from an image file, a folder of images, or a video or stream that
-cv2.VideoCapture opens (`frames`). Reading a frame is two steps, so that a whole
-1280×720 frame costs well under 100 ms on two CPU cores:
+cv2.VideoCapture opens (`frames`). Reading a frame takes up to three steps, the dear
+ones only where the cheap ones failed:
 
 1. a cheap finder on a copy downscaled to 640 px: horizontal gradients (characters
    are dense vertical strokes), closed into text-line blobs, chained when side by side,
    kept when their size and shape fit a plate or a code line, and ranked by stroke
    density, contrast, plate colour and length;
-2. recognition of the best candidates only, until one reads surely or the frame's
-   time budget is spent: each is
-   cut from the full frame and turned level; two-line plates are cut into their lines;
-   the straight sides of a plate's rim or of the box round a check digit are painted
-   over; the text is read by the recognition model that ships inside the rapidocr
-   wheel (no text detector, no classifier, nothing downloaded).
+2. recognition of the best candidates, until one reads surely: each is cut from the
+   full frame and turned level; two-line plates are cut into their lines; the straight
+   sides of a plate's rim or of the box round a check digit are painted over; the text
+   is read by the recognition model that ships inside the rapidocr wheel;
+3. where nothing read surely, the text detector of the same wheel
+   (`hardware_bridge.text_finder`) on the whole frame: lines at any angle, two-line
+   plates, columns of upright characters down a container's door post.
+
+The work is bounded by counts (candidates, line reads), not by the clock, so a frame
+reads the same on a busy machine as on an idle one. Most frames end at step 2 for a
+few tens of milliseconds of CPU; one that needs the detector costs a few hundred
+(benchmarks/plates.py measures both).
 
 What is read is normalised to a plate (`controllers.codes.normalise_plate`) or an ISO
 6346 container code with its check digit verified (`controllers.codes.container_code`).
@@ -43,7 +49,7 @@ import cv2
 import numpy as np
 
 from controllers.codes import CN_PROVINCES, CN_USES, PlateMatch, container_code, country_of, match_plate, normalise_plate
-from hardware_bridge.text_finder import regions, text_detector
+from hardware_bridge.text_finder import erase_outlines, regions, text_detector
 
 Kind = Literal["plate", "container", "unknown"]
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -268,6 +274,10 @@ def recognise(line: np.ndarray) -> tuple[str, float]:
 
 
 _TO_DIGIT = str.maketrans({"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "T": "7", "Z": "2", "S": "5", "B": "8", "G": "6", "A": "4"})
+# a province's two digits take only the look-alikes a plate font really confuses: a
+# container code cut short ("TAPZ 007237") must not turn into plate 74PZ0-072.37
+_TO_PROVINCE = str.maketrans({"O": "0", "D": "0", "I": "1", "Z": "2", "S": "5", "B": "8"})
+_CODE_LIKE = re.compile(r"^[A-Z]{3}[UJZ]\d{5,7}$")  # an owner code and a serial: no plate
 _TO_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
 _CN_TAIL = str.maketrans({"O": "0", "I": "1"})  # Chinese plates leave out O and I
 _CN_LETTER = str.maketrans({"0": "D", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
@@ -335,9 +345,11 @@ def _parses(chars: str) -> Iterator[tuple[str, Kind, int]]:
         if plate:
             yield plate, "plate", _swaps(chars, fixed)
         return
+    if _CODE_LIKE.match(chars):
+        return
     for digits in (5, 4):  # Vietnamese: two digits, the series, four or five digits
         if digits + 3 <= len(chars) <= digits + 5:
-            fixed = chars[:2].translate(_TO_DIGIT) + chars[2:-digits] + chars[-digits:].translate(_TO_DIGIT)
+            fixed = chars[:2].translate(_TO_PROVINCE) + chars[2:-digits] + chars[-digits:].translate(_TO_DIGIT)
             plate = normalise_plate(fixed)
             if plate:
                 yield plate, "plate", _swaps(chars, fixed)
@@ -376,6 +388,18 @@ def interpret(lines: str | Sequence[str], blue: bool = False) -> tuple[str | Non
             if edits + swaps <= MAX_EDITS and (best is None or edits + swaps < best[0]):
                 best = (edits + swaps, text, kind)
     return (best[1], best[2]) if best else (None, "unknown")
+
+
+def column_code(raw: str) -> tuple[str | None, Kind]:
+    """The container code in the characters of a column, laid in a row: a column holds
+    no plate, and may run on into the size/type code under it, so every eleven
+    characters in turn are tried and the check digit decides."""
+    chars = _chars(raw)
+    for start in range(max(1, len(chars) - 10)):
+        for text, kind, _ in _parses(chars[start : start + 11]):
+            if kind == "container":
+                return text, kind
+    return None, "unknown"
 
 
 # ---------------------------------------------------------------- the finder
@@ -529,41 +553,6 @@ def _lines(crop: np.ndarray) -> list[np.ndarray]:
     return [crop[: top + split], crop[top + split :]]
 
 
-def _erase_frames(crop: np.ndarray) -> np.ndarray:
-    """`crop` with the straight sides of outlines that enclose characters painted over:
-    the box round a container's check digit (the recogniser reads a boxed digit as a
-    symbol, or not at all), the rim of a plate. Only long straight runs are painted, so
-    a character that touches the outline keeps its strokes."""
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
-        ink = 1 - ink
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    erase: np.ndarray = np.zeros(ink.shape, np.uint8)
-    for i in range(1, count):
-        x, y, w, h, area = stats[i]
-        if h < 0.5 * crop.shape[0] or area > 0.45 * w * h:
-            continue
-        if np.count_nonzero(labels[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4] == i) > 0.1 * area:
-            continue  # ink in its middle: a character, not an outline
-        inside = [
-            j
-            for j in range(1, count)
-            if j != i and stats[j][0] >= x and stats[j][1] >= y and stats[j][0] + stats[j][2] <= x + w and stats[j][1] + stats[j][3] <= y + h and stats[j][4] > 0.1 * area
-        ]
-        if not inside:
-            continue
-        mask = (labels == i).astype(np.uint8)
-        sides = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * w)), 1)))
-        upright = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(0.8 * h)))))
-        erase = cv2.bitwise_or(erase, cv2.bitwise_or(sides, upright))
-    if not erase.any():
-        return crop
-    out = crop.copy()
-    out[cv2.dilate(erase, np.ones((3, 3), np.uint8)) > 0] = np.median(crop[ink == 0], axis=0)
-    return out
-
-
 def _squeeze_fix(crop: np.ndarray) -> np.ndarray:
     """A blue Chinese plate widened: GA 36 squeezes the province character into a
     45×90 mm cell, and the recogniser knows Chinese characters about square."""
@@ -659,7 +648,7 @@ class PlateReader:
                 if reads + len(lines) > self.max_reads:
                     break
                 reads += len(lines)
-                if take(self._read_lines(lines, colour, region.bbox)):
+                if take(self._read_lines(lines, colour, region.bbox, column=region.shape == "column")):
                     break
         readings.sort(key=lambda r: -r.confidence)
         return readings or unread[:1]
@@ -672,9 +661,12 @@ class PlateReader:
         # about 2:1 and not blue may be a two-line plate: read line by line
         return _lines(crop) if w / h < 2.6 else [crop]
 
-    def _read_lines(self, lines: Sequence[np.ndarray], colour: str, bbox: tuple[int, int, int, int]) -> Reading:
-        reads = [recognise(_to_height(_erase_frames(line))) for line in lines]
+    def _read_lines(self, lines: Sequence[np.ndarray], colour: str, bbox: tuple[int, int, int, int], column: bool = False) -> Reading:
+        reads = [recognise(_to_height(erase_outlines(line))) for line in lines]
         raw = " ".join(text for text, _ in reads)
+        if column:
+            text, kind = column_code(raw)
+            return Reading(raw, text, kind, min(c for _, c in reads), bbox)
         text, kind = interpret([text for text, _ in reads], blue=colour == "blue")
         country = country_of(text) if kind == "plate" and text else None
         return Reading(raw, text, kind, min(c for _, c in reads), bbox, country)

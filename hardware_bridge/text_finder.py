@@ -135,6 +135,13 @@ def _bbox(points: np.ndarray) -> tuple[int, int, int, int]:
     return int(x), int(y), int(w), int(h)
 
 
+def _tall(quad: np.ndarray) -> np.ndarray:
+    """`quad` ordered so that its first side is the top of a standing column."""
+    quad = _order(quad)
+    w, h = _sides(quad)
+    return quad if h >= w else np.roll(quad, -1, axis=0)
+
+
 def _upright(quad: np.ndarray) -> np.ndarray:
     """`quad` ordered so that its first side is the text's top: a box leaning past 45°
     is a line written at a steep angle, not a column (columns are told apart by their
@@ -144,18 +151,62 @@ def _upright(quad: np.ndarray) -> np.ndarray:
     return quad if w >= h else np.roll(quad, -1, axis=0)
 
 
+# ---------------------------------------------------------------- outlines
+
+
+def erase_outlines(crop: np.ndarray, min_height: float | None = None) -> np.ndarray:
+    """`crop` with the straight sides of outlines that enclose characters painted over:
+    the box round a container's check digit (the recogniser reads a boxed digit as a
+    symbol, or not at all), the rim of a plate. Only long straight runs are painted, so
+    a character that touches the outline keeps its strokes. Outlines shorter than
+    `min_height` px (half the crop's height unless given) are left alone."""
+    least = 0.5 * crop.shape[0] if min_height is None else min_height
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
+        ink = 1 - ink
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    erase: np.ndarray = np.zeros(ink.shape, np.uint8)
+    for i in range(1, count):
+        x, y, w, h, area = stats[i]
+        if h < least or area > 0.45 * w * h:
+            continue
+        if np.count_nonzero(labels[y + h // 4 : y + h - h // 4, x + w // 4 : x + w - w // 4] == i) > 0.1 * area:
+            continue  # ink in its middle: a character, not an outline
+        inside = [
+            j
+            for j in range(1, count)
+            if j != i and stats[j][0] >= x and stats[j][1] >= y and stats[j][0] + stats[j][2] <= x + w and stats[j][1] + stats[j][3] <= y + h and stats[j][4] > 0.1 * area
+        ]
+        if not inside:
+            continue
+        mask = (labels == i).astype(np.uint8)
+        sides = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * w)), 1)))
+        upright = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(0.8 * h)))))
+        erase = cv2.bitwise_or(erase, cv2.bitwise_or(sides, upright))
+    if not erase.any():
+        return crop
+    out = crop.copy()
+    out[cv2.dilate(erase, np.ones((3, 3), np.uint8)) > 0] = np.median(crop[ink == 0], axis=0)
+    return out
+
+
 # ---------------------------------------------------------------- columns
 
 
 def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
     """The characters of a tall crop, top to bottom, if it holds a column of them: ink
     bands separated by clear rows, each about as tall as wide."""
+    crop = erase_outlines(crop, 0.5 * crop.shape[1])  # the box round the check digit would join it to the digit above
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
         ink = 1 - ink
     h, w = ink.shape
-    rows = ink[:, w // 8 : w - w // 8].mean(axis=1) > 0.02
+    across = ink[:, w // 8 : w - w // 8].mean(axis=1)
+    # blur leaves a trace of ink between rows; a row inked almost across is the top or
+    # bottom of the box round the check digit, which touches the characters next to it
+    rows = (across > 0.08) & (across < 0.7)
     bands: list[tuple[int, int]] = []
     start = None
     for y, on in enumerate(list(rows) + [False]):
@@ -171,15 +222,39 @@ def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
     typical = float(np.median(heights))
     if typical > 1.6 * w or typical < 0.25 * w:
         return None  # not characters of a column this wide
+    split = []
+    for a, b in bands:  # characters run together: cut each where the ink is thinnest
+        pieces = round((b - a) / typical)
+        if pieces < 2 or b - a < 1.6 * typical:
+            split.append((a, b))
+            continue
+        profile = ink[a:b, w // 8 : w - w // 8].mean(axis=1)
+        cuts = [a]
+        for k in range(1, pieces):
+            near = round(k * (b - a) / pieces)
+            lo, hi = max(1, near - round(typical / 3)), min(b - a - 1, near + round(typical / 3))
+            cuts.append(a + lo + int(np.argmin(profile[lo:hi])) if hi > lo else a + near)
+        cuts.append(b)
+        split += list(zip(cuts[:-1], cuts[1:]))
+    bands = split
     cells = []
     for a, b in bands:
         if b - a < 0.4 * typical:
             continue  # a speck, a scratch
-        cols = np.nonzero(ink[a:b].any(axis=0))[0]
+        inked = ink[a:b].mean(axis=0)
+        cols = np.nonzero(inked > 0)[0]
+        while len(cols) and inked[cols[0]] > 0.85:  # a side of the box, not a stroke
+            cols = cols[1:]
+        while len(cols) and inked[cols[-1]] > 0.85:
+            cols = cols[:-1]
         if len(cols) == 0:
             continue
         x0, x1 = max(0, int(cols[0]) - 2), min(w, int(cols[-1]) + 3)
         cells.append(crop[max(0, a - 2) : min(h, b + 2), x0:x1])
+    if not cells:
+        return None
+    widths = np.array([c.shape[1] for c in cells], np.float32)
+    cells = [c for c in cells if c.shape[1] <= 1.8 * float(np.median(widths))]  # a line across, not a character
     return cells if len(cells) >= 4 else None
 
 
@@ -188,6 +263,7 @@ def lay_in_a_row(cells: Sequence[np.ndarray], height: int = 48) -> np.ndarray:
     column's own background between them."""
     scaled = []
     for cell in cells:
+        cell = erase_outlines(cell)  # the box round the check digit
         h, w = cell.shape[:2]
         scaled.append(cv2.resize(cell, (max(4, round(w * height / h)), height), interpolation=cv2.INTER_AREA if h > height else cv2.INTER_CUBIC))
     background = np.median(np.vstack([c.reshape(-1, 3) for c in scaled]), axis=0).astype(np.uint8)
@@ -214,33 +290,68 @@ def _stacked(upper: tuple[np.ndarray, float], lower: tuple[np.ndarray, float]) -
     return overlap > 0.5 * min(aw, bw) and -0.3 * ah < gap < 0.8 * max(ah, bh) and 0.25 < aw / max(bw, 1) < 2.0 and max(ah, bh) < 2.5 * min(ah, bh)
 
 
-def _columns(boxes: Sequence[tuple[np.ndarray, float]]) -> list[list[tuple[np.ndarray, float]]]:
-    """Chains of single characters one under the other, at one x and of one size: the
-    detector finds each character of a widely spaced column apart."""
-    singles = []
+def _columns(boxes: Sequence[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
+    """Columns of upright characters: boxes one under the other at one x and of one
+    width (the detector finds a column's characters alone, or in runs of a few), chained,
+    as the rotated rectangle round each chain when it is four times as tall as wide."""
+    standing = []
     for quad, score in boxes:
         x, y, w, h = _bbox(quad)
-        if 0.3 * h <= w <= 1.6 * h:
-            singles.append((x, y, w, h, quad, score))
-    singles.sort(key=lambda b: b[1])
+        side_w, side_h = _sides(_order(quad))
+        if h >= 0.6 * w and w >= 6 and side_h >= 0.6 * side_w:
+            standing.append((x, y, w, h, quad, score))
+    standing.sort(key=lambda b: b[1])
     used: set[int] = set()
-    chains = []
-    for i, first in enumerate(singles):
+    out = []
+    for i, first in enumerate(standing):
         if i in used:
             continue
         chain, members = [first], [i]
-        for j in range(i + 1, len(singles)):
+        for j in range(i + 1, len(standing)):
+            if j in used:
+                continue
             x0, y0, w0, h0 = chain[-1][:4]
-            x1, y1, w1, h1 = singles[j][:4]
+            x1, y1, w1, h1 = standing[j][:4]
             same_x = abs((x0 + w0 / 2) - (x1 + w1 / 2)) < 0.5 * max(w0, w1)
-            same_size = 0.6 < h1 / h0 < 1.6
-            if same_x and same_size and -0.2 * h0 < y1 - (y0 + h0) < 1.2 * h0:
-                chain.append(singles[j])
+            same_width = 0.6 < w1 / w0 < 1.6
+            if same_x and same_width and -0.5 * min(h0, h1) < y1 - (y0 + h0) < 1.2 * w0:
+                chain.append(standing[j])
                 members.append(j)
-        if len(chain) >= 4:
+        points = np.vstack([c[4] for c in chain]).astype(np.float32)
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(points)
+        span_x, span_y = np.ptp(points[:, 0]), np.ptp(points[:, 1])
+        if max(rw, rh) >= 4 * min(rw, rh) and span_y > 2 * span_x:  # standing, not a line leaning over
+            # the detector often leaves out a column's last characters and its boxed check
+            # digit: look two characters further down, half a character up
+            tall = _tall(cv2.boxPoints(((cx, cy), (rw, rh), angle)).astype(np.float32))
+            down = (tall[3] - tall[0]) / max(float(np.linalg.norm(tall[3] - tall[0])), 1e-6)
+            width = min(rw, rh)
+            tall[:2] -= down * 0.5 * width
+            tall[2:] += down * 2.0 * width
             used.update(members)
-            chains.append([(c[4], c[5]) for c in chain])
-    return chains
+            out.append((tall, min(c[5] for c in chain)))
+    return out
+
+
+def _rows(lines: Sequence[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
+    """Lines side by side at one height chained into one, as the rotated rectangle round
+    them: the detector finds a container code's owner code, serial and boxed check digit
+    as words apart."""
+    level = sorted(((_bbox(q), q, s) for q, s in lines), key=lambda b: b[0][0])
+    out = []
+    for i, first in enumerate(level):
+        chain = [first]
+        for other in level[i + 1 :]:
+            (x0, y0, w0, h0), (x1, y1, _, h1) = chain[-1][0], other[0]
+            overlap = min(y0 + h0, y1 + h1) - max(y0, y1)
+            gap = x1 - (x0 + w0)
+            if overlap > 0.6 * min(h0, h1) and max(h0, h1) < 1.5 * min(h0, h1) and -0.2 * h0 <= gap < 1.5 * max(h0, h1):
+                chain.append(other)
+        if len(chain) > 1:
+            points = np.vstack([c[1] for c in chain]).astype(np.float32)
+            box = cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32)
+            out.append((_upright(box), min(c[2] for c in chain)))
+    return out
 
 
 def regions(frame: np.ndarray, found: Sequence[tuple[np.ndarray, float]], limit: int = 12) -> list[TextRegion]:
@@ -248,25 +359,22 @@ def regions(frame: np.ndarray, found: Sequence[tuple[np.ndarray, float]], limit:
     pairs and columns before the single lines they are made of, larger text first."""
     lines = [(_upright(q), s) for q, s in found]
     out: list[TextRegion] = []
-    for chain in _columns([(_order(q), s) for q, s in found]):
-        cells = [_rectify(frame, quad, 0.08) for quad, _ in chain]
-        every = np.vstack([quad for quad, _ in chain])
-        out.append(TextRegion((lay_in_a_row(cells),), "column", _bbox(every), min(s for _, s in chain)))
+    for quad, score in _columns([(_order(q), s) for q, s in found]):
+        column = _column_cells(_rectify(frame, _tall(quad), 0.1))
+        if column is not None:
+            out.append(TextRegion((lay_in_a_row(column),), "column", _bbox(quad), score))
     for upper in lines:
         for lower in lines:
             if lower is not upper and _stacked(upper, lower):
                 both = np.vstack([upper[0], lower[0]])
                 out.append(TextRegion((_rectify(frame, upper[0]), _rectify(frame, lower[0])), "two_line", _bbox(both), min(upper[1], lower[1])))
-    for quad, score in lines:
+    for quad, score in _rows(lines) + lines:
         w, h = _sides(quad)
         if h < 6 or w < 10:
             continue
         crop = _rectify(frame, quad)
         x, y, bw, bh = _bbox(quad)
-        if bh > 2.2 * bw:  # standing: a column of upright characters, or nothing
-            column = _column_cells(_rectify(frame, _order(quad), 0.1))
-            if column is not None:
-                out.append(TextRegion((lay_in_a_row(column),), "column", (x, y, bw, bh), score))
+        if bh > 2.2 * bw:  # standing: part of a column (read above), or nothing
             continue
         if w / h < 1.2:
             continue  # a single character or a blob: nothing a plate or code reads as

@@ -298,7 +298,7 @@ def test_the_generator_is_deterministic_for_a_seed() -> None:
 def test_the_generator_writes_images_and_labels(tmp_path: Path) -> None:
     assert plate_scenes.main(["--out", str(tmp_path / "set"), "--count", "3", "--containers", "1", "--seed", "2"]) == 0
     rows = (tmp_path / "set" / "labels.csv").read_text(encoding="utf-8").splitlines()
-    assert rows[0] == "file,kind,country,text,layout" and len(rows) == 5
+    assert rows[0] == "file,kind,country,text,layout,format,colour,condition" and len(rows) == 5
     assert rows[2].split(",")[1:3] == ["plate", "china"] and rows[4].startswith("container_0000.jpg,container,,")
     assert cv2.imread(str(tmp_path / "set" / "plate_0000.jpg")).shape == (720, 1280, 3)
 
@@ -314,3 +314,37 @@ def test_bad_generator_flags_exit_2_with_a_message(argv: list[str], capsys: pyte
 def test_a_plate_text_that_is_no_plate_is_refused() -> None:
     with pytest.raises(ValueError, match="no canonical plate of vietnam"):
         plate_scenes.plate_scene("vietnam", random.Random(1), text="12C-12")
+
+
+# ---------------------------------------------------------------- every format, every condition
+
+
+@pytest.fixture(scope="module")
+def development_reads(reader: PlateReader) -> list[tuple[Scene, Reading | None]]:
+    """The first scenes of the development set: every plate format, codes across and down
+    the door, each under one condition."""
+    scenes = list(plate_scenes.plate_scenes(48, 1, "standard")) + list(plate_scenes.container_scenes(16, 1, "standard"))
+    return [(s, best(reader.read(s.image), s.kind)) for s in scenes]
+
+
+def test_every_plate_format_is_read(development_reads: list[tuple[Scene, Reading | None]]) -> None:
+    by_format: dict[str, list[bool]] = {}
+    for scene, got in development_reads:
+        by_format.setdefault(scene.format, []).append(got is not None and got.text == scene.text)
+    assert set(by_format) >= {"cn_yellow", "cn_trailer", "cn_new_energy", "cn_special", "vn_trailer", "iso6346_vertical"}
+    for fmt, hits in by_format.items():
+        assert sum(hits) >= len(hits) - 2, f"{fmt}: {sum(hits)} of {len(hits)}"  # at most two misses per format
+
+
+def test_chinese_two_line_and_trailer_plates_and_vertical_codes_are_read(development_reads: list[tuple[Scene, Reading | None]]) -> None:
+    """What a reader that assumed two lines were Vietnamese, forced 挂 to 桂 and looked for
+    level lines only could never read."""
+    read = {(s.format, s.layout) for s, got in development_reads if got is not None and got.text == s.text}
+    assert ("cn_yellow", "two_line") in read
+    assert any(fmt == "cn_trailer" for fmt, _ in read)
+    assert ("iso6346_vertical", "vertical") in read
+
+
+def test_no_wrong_reads_on_the_development_set(development_reads: list[tuple[Scene, Reading | None]]) -> None:
+    wrong = [(s.text, got.text) for s, got in development_reads if got is not None and got.text != s.text]
+    assert len(wrong) <= 1, wrong
