@@ -19,6 +19,7 @@ import asyncio
 import base64
 import datetime as dt
 import itertools
+import logging
 import time
 from collections import deque
 from pathlib import Path
@@ -40,6 +41,9 @@ from twin.world import World
 from viz.frames import Frame, carrier_entry, encode
 from viz.live_site import ClockAction
 from viz.stream import Client, FrameHub
+
+log = logging.getLogger(__name__)
+STALE_S = 5.0  # a frame older than this: the loop is not keeping up, or stuck
 
 GATE_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FRAME_HZ = 10
@@ -116,6 +120,8 @@ class LiveTwin:
         self._requests = itertools.count(1)
         self.started = False
         self.ended = False
+        self.failure: str | None = None  # why the twin stopped, if an error stopped it
+        self.last_frame_at = time.monotonic()
         self._geojson: dict[str, Any] | None = None
 
     # the frames, as the web's fan-out holds them
@@ -157,8 +163,14 @@ class LiveTwin:
         next_kpis = 0.0
         try:
             while not stop.is_set():
-                if not self.ended:
-                    mixed.step(end)
+                if not self.ended and self.failure is None:
+                    try:
+                        mixed.step(end)
+                    except Exception as exc:  # noqa: BLE001 - the server stays up to say why
+                        # a twin that dies must say so: logged with its traceback, shown to
+                        # the operators and in /api/health, the last frame kept on the page
+                        log.exception("the live twin stopped at model time %.1f s", self.world.env.now)
+                        self.failure = f"{type(exc).__name__}: {exc}"[:300]
                     self.ended = self.world.env.now >= end
                 now = time.monotonic()
                 if now >= next_kpis:
@@ -180,6 +192,19 @@ class LiveTwin:
         new = encode(self.snapshot(), self.clock(), self.mixed.devices() if self.mixed.bridged else None)
         new["w"] = round(time.time(), 3)  # wall time of the tick, for latency
         self.hub.publish(new)
+        self.last_frame_at = time.monotonic()
+
+    def health(self) -> dict[str, Any]:
+        """Whether the twin runs: running, ended, stopped (an error, said in `reason`) or
+        stale (no frame for STALE_S seconds)."""
+        age = time.monotonic() - self.last_frame_at
+        if self.failure is not None:
+            status = "stopped"
+        elif self.started and age > STALE_S:
+            status = "stale"
+        else:
+            status = "ended" if self.ended else "running"
+        return {"status": status, "reason": self.failure, "frame_age_s": round(age, 2), "model_s": round(self.world.env.now, 1)}
 
     # --- what the web shows of the site ------------------------------------------------------
 

@@ -872,3 +872,26 @@ def test_the_api_docs_load_with_no_internet(page: Page, served: Served) -> None:
     page.screenshot(path=str(ARTIFACTS / "docs.png"))
     assert left == []
     assert problems.seen == []
+
+
+def test_a_twin_that_stops_on_an_error_is_shown_stopped_with_the_reason(page: Page, tmp_path: Path) -> None:
+    data = reference_data()
+    data["fleet"]["carriers"] = 8
+    data["realtime"] = {"speed": 100}
+    with serving(LiveTwin(make_scenario(data)), tmp_path) as dying:
+        log_in(page, dying, "viewer")
+        stopped = page.get_by_test_id("banner-stopped")
+        expect(page.get_by_test_id("app")).to_be_visible()
+        expect(stopped).to_be_hidden()
+
+        def broken(end: float) -> None:
+            raise RuntimeError("a carrier's process failed")
+
+        dying.live.mixed.step = broken  # type: ignore[method-assign]
+        expect(stopped).to_be_visible(timeout=10_000)
+        expect(stopped).to_contain_text("Bản sao số đã DỪNG")
+        expect(page.get_by_test_id("banner-stopped-reason")).to_have_text("RuntimeError: a carrier's process failed")
+        expect(page.get_by_test_id("banners")).to_have_attribute("data-health", "stopped")
+        page.get_by_test_id("lang").select_option("en")
+        expect(stopped).to_contain_text("The twin has STOPPED on an error")
+        page.screenshot(path=str(ARTIFACTS / "twin-stopped-banner.png"))

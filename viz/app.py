@@ -15,30 +15,46 @@ import functools
 import multiprocessing
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from controllers.limits import CARRIER_ID_PATTERN, CONTROLLER_NAMES, MAX_LANES, SPEED_MAX
 from controllers.messages import LaneHeading, OperatorAction, Side
+from viz.body_limit import BodyLimit
 from viz.docs import add_offline_docs
 from viz.frames import FORMAT
 from viz.live_site import ClockAction, LiveSite
 from viz.store import Role, Store, User, UserError
 from viz.stream import Client
 
-STATIC = Path(__file__).resolve().parent / "static"
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+STATIC = FilePath(__file__).resolve().parent / "static"
+SCENARIOS = FilePath(__file__).resolve().parent.parent / "scenarios"
 SERIES_SHOWN = 288  # samples of the time series the management view gets (a day at 5 min)
 Action = Literal[OperatorAction, ClockAction]  # what /api/commands takes: the controllers' and the clock's
 
 
+ROW_ID_MAX = 2**63 - 1  # SQLite's integers: a larger id is no row, not an overflow
+ERRORS_SHOWN = 20  # of a refused body's validation errors: a hostile body has thousands
+# what any endpoint may answer besides 200, for the OpenAPI description
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid bearer token"},
+    403: {"description": "the user's role may not do this"},
+    404: {"description": "no such carrier, run or page"},
+    413: {"description": "the request body is larger than the endpoint takes"},
+    422: {"description": "the request is malformed: the fields and reasons are listed"},
+}
+
+
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # strict: `true` is no lane number and "5" no speed
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class Login(Body):
@@ -101,13 +117,26 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
         description="Live state of the twin, operator commands, tracking, runs and the audit log.",
         lifespan=lifespan,
         docs_url=None,  # served from the package below: no CDN
+        responses=RESPONSES,
     )
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(RequestValidationError)
+    async def refused(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """The fields and reasons of a malformed request, a few of them: the values are
+        left out (a NaN cannot be written as JSON, a hostile value may be huge)."""
+        errors = exc.errors()
+        shown = [{"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors[:ERRORS_SHOWN]]
+        return JSONResponse({"detail": shown, "errors": len(errors)}, status_code=422)
     add_offline_docs(app)
     if not store.scenario:  # the audit entries this app writes name the scenario it serves
         store.scenario = live.scenario_name()
 
-    def user_of(authorization: Annotated[str | None, Header()] = None) -> User:
-        token = (authorization or "").removeprefix("Bearer ").strip()
+    bearer = HTTPBearer(auto_error=False, description="the token from /api/login, as `Authorization: Bearer <token>`")
+
+    def user_of(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+        # the scheme's case is ignored (RFC 7235); a bare token without it is refused
+        token = credentials.credentials.strip() if credentials is not None else ""
         user = store.user_for_token(token) if token else None
         if user is None:
             raise HTTPException(401, "log in first: no valid token", headers={"WWW-Authenticate": "Bearer"})
@@ -131,8 +160,9 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
         return {"token": store.issue_token(user), "user": user.name, "role": user.role}
 
     @app.post("/api/logout", tags=["auth"])
-    def logout(authorization: Annotated[str | None, Header()] = None) -> dict[str, bool]:
-        store.revoke_token((authorization or "").removeprefix("Bearer ").strip())
+    def logout(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> dict[str, bool]:
+        if credentials is not None:
+            store.revoke_token(credentials.credentials.strip())
         return {"ok": True}
 
     @app.get("/api/me", tags=["auth"])
@@ -150,6 +180,15 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
     def frame_format() -> dict[str, Any]:
         """The keys and flags of the state frames (see /ws), as data the page decodes them with."""
         return FORMAT
+
+    @app.get("/api/health", tags=["state"], responses={503: {"description": "the twin stopped on an error, or sends no frames"}})
+    async def health(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> JSONResponse:
+        """Whether the live twin runs, for a watchdog (no token needed) and the page. 503
+        when it stopped on an error or its frames are stale; why, to a logged-in user."""
+        said = live.health()
+        if credentials is None or store.user_for_token(credentials.credentials.strip()) is None:
+            said = {k: v for k, v in said.items() if k != "reason"}
+        return JSONResponse(said, status_code=503 if said["status"] in ("stopped", "stale") else 200)
 
     @app.get("/api/state", tags=["state"])
     async def state(user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
@@ -194,7 +233,7 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
         return store.runs()
 
     @app.get("/api/runs/{run_id}", tags=["management"])
-    def run(run_id: int, user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
+    def run(run_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX)], user: Annotated[User, Depends(user_of)]) -> dict[str, Any]:
         found = store.run(run_id)
         if found is None:
             raise HTTPException(404, f"no saved run {run_id}")
@@ -234,7 +273,7 @@ def create_app(live: LiveSite, store: Store) -> FastAPI:
     def audit(
         user: Annotated[User, Depends(needs("admin"))],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before: Annotated[int | None, Query(ge=1)] = None,
+        before: Annotated[int | None, Query(ge=1, le=ROW_ID_MAX)] = None,
         scenario: Annotated[str | None, Query(max_length=80)] = None,
     ) -> list[dict[str, Any]]:
         """The audit log, newest first; `scenario` keeps the entries of one server's scenario

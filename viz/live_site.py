@@ -37,6 +37,10 @@ class LiveSite(SiteReader, Protocol):
 
     def scenario_name(self) -> str: ...
 
+    def health(self) -> dict[str, Any]:
+        """`status` (running, ended, stopped, stale), `reason` (why it stopped, or None),
+        `frame_age_s` and `model_s`."""
+
     def carrier(self, carrier_id: str) -> dict[str, Any] | None: ...
 
     def track(self, query: str) -> list[dict[str, Any]]: ...

@@ -54,6 +54,8 @@ export const I18N = {
 
     "banner.estop": "DỪNG KHẨN CẤP đang có hiệu lực: mọi xe tự hành đứng yên cho đến khi điều hành viên giải trừ.",
     "banner.corridor_paused": "Hành lang đang tạm dừng: không giao việc mới cho đến khi hành lang chạy lại.",
+    "banner.stopped": "Bản sao số đã DỪNG do lỗi; hình ảnh là trạng thái cuối cùng. Lý do:",
+    "banner.stale": "Không nhận được trạng thái mới từ máy chủ: hình ảnh có thể đã cũ.",
 
     "map.fit": "Xem toàn tuyến",
     "map.legend": "Chú giải",
@@ -551,6 +553,8 @@ export const I18N = {
 
     "banner.estop": "EMERGENCY STOP in force: every carrier stands still until an operator releases it.",
     "banner.corridor_paused": "The corridor is paused: no new jobs until it resumes.",
+    "banner.stopped": "The twin has STOPPED on an error; the picture is its last state. Reason:",
+    "banner.stale": "No fresh state from the server: the picture may be out of date.",
 
     "map.fit": "Whole corridor",
     "map.legend": "Legend",

@@ -25,7 +25,7 @@ import { clearCarrierPanel, openCarrier, refreshIfSelected, renderCarrierPanel, 
 import { applyFleetFilter, clearControl, forgetBuilt, renderControl, renderKpis, renderLanes, renderYards, sampleKpis, updateFleetCount, updateFleetRow } from "./control.js";
 import { applyStateLocks, buildCommandSelects, clearCommands, initCommands, onSent, renderCmdLog, setSite, showResult } from "./commands.js";
 import { clearDevices, refreshBridged, renderDevices } from "./devices.js";
-import { clearBanner, renderBanner } from "./banner.js";
+import { checkHealth, clearBanner, renderBanner } from "./banner.js";
 import { clearClock, renderClock } from "./clock.js";
 import { clearManagement, initManagement, loadManagement, rerenderManagement } from "./management.js";
 import { clearTracking, initTracking, renderTrack, trackFor } from "./tracking.js";
@@ -194,6 +194,7 @@ async function startSession(user, role) {
   showTab(button && !button.hidden ? wanted : "map");
   timers.push(setInterval(tick, 1000));
   timers.push(setInterval(refreshVisible, 15000));
+  timers.push(setInterval(checkHealth, 2000));
   await ensureFormat();
   if (!getToken()) return; // logged out meanwhile
   loadSite();
