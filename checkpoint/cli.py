@@ -180,9 +180,8 @@ def simulate(args: argparse.Namespace, console: Console) -> int:
 
 
 def compare(args: argparse.Namespace, console: Console) -> int:
-    import json
-
     from twin.compare import compare as run_compare
+    from twin.kpi import to_json
     from twin.report import render_comparison
 
     load_scenario(args.scenario)  # a bad file fails here, before any worker starts
@@ -190,7 +189,7 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     render_comparison(result, console)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "compare.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        (args.out / "compare.json").write_text(to_json(result), encoding="utf-8")
         console.print(f"Wrote {args.out / 'compare.json'}")
     unsafe = any(
         kpis[k]["mean"] > 0 for kpis in result["controllers"].values() for k in ("safety_violations", "deadlocks")
@@ -200,11 +199,10 @@ def compare(args: argparse.Namespace, console: Console) -> int:
 
 def run_mixed(args: argparse.Namespace, console: Console) -> int:
     import asyncio
-    import json
     import signal
 
     from checkpoint.mixed import MixedRun
-    from twin.kpi import summarise
+    from twin.kpi import summarise, to_json
     from twin.report import render
 
     scenario = load_scenario(args.scenario)
@@ -243,7 +241,7 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
     summary["devices"] = mixed.device_summary()
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (args.out / "summary.json").write_text(to_json(summary), encoding="utf-8")
     if not args.quiet:
         render(summary, console)
         console.print_json(data=summary["devices"])

@@ -136,6 +136,7 @@ class OpcUaCrane:
         except BaseException:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
+            self._close_loop()
             raise
         self._watch = asyncio.run_coroutine_threadsafe(self._watch_fault(), self._loop)
 
@@ -146,6 +147,13 @@ class OpcUaCrane:
             asyncio.run_coroutine_threadsafe(self._client.disconnect(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+        self._close_loop()
+
+    def _close_loop(self) -> None:
+        """Close the stopped loop now: one left to the collector at exit fails on its
+        already closed descriptors and prints a traceback."""
+        if not self._thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()
 
     async def _connect(self) -> None:
         client = Client(self.url, timeout=5)

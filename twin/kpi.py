@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,13 @@ def _summary(samples: dict[str, float]) -> dict[str, float]:
 
 
 def utilisation(world: World) -> dict[str, float]:
-    """Busy share of each resource group since the warm-up (0..1)."""
+    """Busy share of each resource group since the warm-up (0..1); 0 for all when the run
+    ended within its warm-up, with nothing measured."""
     now = world.env.now
-    span = max(now - world.measure_from, 1e-9)
+    span = now - world.measure_from
     out: dict[str, float] = {}
+    if span <= 0:
+        span = math.inf  # every share 0, never a division by an empty window
     lanes = world.layout.lanes
     for lane in lanes:
         busy = world.safety.lane_busy_s[lane.index]
@@ -54,7 +58,8 @@ def utilisation(world: World) -> dict[str, float]:
 def summarise(world: World) -> dict[str, Any]:
     """Everything the run measured, deterministic for a scenario and seed."""
     now = world.env.now
-    span = now - world.measure_from
+    measured = now > world.measure_from
+    span = now - world.measure_from if measured else math.inf  # rates of an empty window are 0
     days = span / 86400
     energy = world.measures.energy_since_warmup()
     directions: dict[str, Any] = {}
@@ -76,7 +81,7 @@ def summarise(world: World) -> dict[str, Any]:
         }
     every_truck = Samples([v for d in DIRECTIONS for v in world.stats[d].truck_waits.values])
     util = utilisation(world)
-    bottleneck = max(util.items(), key=lambda kv: kv[1])
+    bottleneck = max(util.items(), key=lambda kv: kv[1]) if measured else ("none", 0.0)
     balance = world.container_balance()
     stations: dict[str, Any] = {}
     for side in SIDES:
@@ -99,6 +104,7 @@ def summarise(world: World) -> dict[str, Any]:
         "lanes": len(world.layout.lanes),
         "duration_h": world.scenario.duration_h,
         "warmup_h": world.scenario.warmup_h,
+        "measured_h": _round(max(0.0, now - world.measure_from) / 3600, 2),
         "containers_arrived": balance["arrived"],
         "containers_delivered": balance["delivered"],
         "containers_in_system": balance["in_system"],
@@ -131,14 +137,37 @@ def summarise(world: World) -> dict[str, Any]:
             "time_in_system_s": _summary(t.times.summary()),
             "queue_trucks": {"mean": _round(t.in_system.mean(now)), "max": int(t.in_system.peak)},
         }
+    if not measured:
+        summary["warning"] = "the run ended before anything was measured"
+    elif now < world.scenario.warmup_h * 3600:
+        summary["warning"] = "the run ended within its warm-up: its figures count from the start, warm-up included"
     return summary
+
+
+def finite(value: Any) -> Any:
+    """`value` with every float that is not finite made None: JSON has no Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def to_json(summary: Any) -> str:
+    """A summary as strict JSON (no NaN, no Infinity), indented."""
+    return json.dumps(finite(summary), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_outputs(world: World, summary: dict[str, Any], out_dir: Path) -> None:
     """DIR/summary.json and DIR/timeseries.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "summary.json").write_text(to_json(summary), encoding="utf-8")
     rows = world.timeseries
+    if not rows:  # stopped before the first sample: an empty file, not a crash
+        (out_dir / "timeseries.csv").write_text("", encoding="utf-8")
+        return
     with (out_dir / "timeseries.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
         writer.writeheader()

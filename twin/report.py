@@ -22,6 +22,8 @@ def render(summary: dict[str, Any], console: Console) -> None:
     if summary["demand_scale"] != 1:
         head += f" · demand ×{summary['demand_scale']:g}"
     console.print(head)
+    if "warning" in summary:
+        console.print(f"[bold yellow]{summary['warning']}[/]")
 
     table = Table(title="Per direction", title_justify="left")
     table.add_column("KPI")
