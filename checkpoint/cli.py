@@ -26,6 +26,26 @@ def _positive(text: str) -> float:
     return value
 
 
+DEMAND_SCALE_MAX = 20.0  # twenty times a day's demand: far past any corridor's capacity
+
+
+def _demand_scale(text: str) -> float:
+    value = _positive(text)
+    if value > DEMAND_SCALE_MAX:
+        raise argparse.ArgumentTypeError(f"at most {DEMAND_SCALE_MAX:g}, not {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"must be 0 to 2**63-1, not {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="checkpoint",
@@ -36,8 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
                      help="scenario YAML file (default: the 8-lane Hữu Nghị scenario)")
     sim.add_argument("--out", type=Path, help="write summary.json and timeseries.csv to this folder")
-    sim.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
-    sim.add_argument("--demand-scale", type=_positive, default=1.0,
+    sim.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    sim.add_argument("--demand-scale", type=_demand_scale, default=1.0,
                      help="multiply the scenario's demand, e.g. 3 for three times the trucks")
     sim.add_argument("--quiet", action="store_true", help="print nothing but errors")
     sim.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
@@ -55,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario YAML file with a devices section")
     run.add_argument("--speed", type=_positive, help="model seconds per wall second (default: the scenario's)")
     run.add_argument("--duration-min", type=_positive, help="model minutes to run (default: the scenario's duration)")
-    run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
     run.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
     run.add_argument("--out", type=Path, help="write summary.json (with the devices' figures) to this folder")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -69,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     serve.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the SQLite file (default ./data)")
     serve.add_argument("--speed", type=_positive, help=f"model seconds per wall second, up to {SPEED_MAX:g} (default: the scenario's)")
-    serve.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    serve.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
     serve.add_argument("--controller", choices=CONTROLLER_NAMES, help="override the scenario's controller")
     serve.add_argument("--start", choices=("now", "midnight"), default="now",
                        help="open the live twin at the gate's present time of day (simulated up to it first), "

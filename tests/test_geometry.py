@@ -236,15 +236,11 @@ def test_index_and_side_errors(geo: SiteGeometry) -> None:
 
 def test_degenerate_path_raises() -> None:
     p = LatLon(lat=21.97, lon=106.72)
-    site = Site(
-        name="point",
-        vietnam_yard=p,
-        china_yard=p,
-        border_point=p,
-        corridor_path=[p, p, p],
-    )
-    with pytest.raises(ValueError, match="zero length"):
-        SiteGeometry(site, 4, 50.0)
+    fields = {"name": "point", "vietnam_yard": p, "china_yard": p, "border_point": p, "corridor_path": [p, p, p]}
+    with pytest.raises(ValueError, match="corridor_path: points 0 and 1 are less than 0.5 m apart"):
+        Site(**fields)  # the scenario refuses it, naming the points
+    with pytest.raises(ValueError, match="zero length"):  # and the geometry too, built past the schema
+        SiteGeometry(Site.model_construct(**fields), 4, 50.0)
 
 
 def test_lane_shorter_than_block_raises() -> None:

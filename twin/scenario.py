@@ -22,6 +22,12 @@ from twin.safe_yaml import YamlRefused, load_yaml
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
+# Every number has a sane maximum in its unit: 1e308 is no duration, no battery and no
+# rate, and left unbounded it overflows, divides by zero or runs for ever.
+WEEK_S = 7 * 86400.0
+Seconds = Annotated[float, Field(ge=0, le=WEEK_S)]  # a service time, a delay: a week at most
+PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]  # a timeout
+TrucksPerHour = Annotated[float, Field(ge=0, le=1000)]  # a 14-lane corridor moves a few hundred
 LaneDirection = Literal["to_china", "to_vietnam", "reversible"]
 DIRECTIONS: tuple[str, str] = ("export", "import")  # export: Vietnam -> China
 
@@ -39,10 +45,10 @@ class ServiceTime(Strict):
     """A random duration in seconds. `mean_s` is the mean for every distribution."""
 
     dist: Literal["fixed", "exponential", "uniform", "triangular", "lognormal"] = "fixed"
-    mean_s: NonNegativeFloat
-    low_s: NonNegativeFloat | None = None
-    high_s: NonNegativeFloat | None = None
-    cv: PositiveFloat | None = None  # coefficient of variation, lognormal only
+    mean_s: Seconds
+    low_s: Seconds | None = None
+    high_s: Seconds | None = None
+    cv: Annotated[float, Field(gt=0, le=10)] | None = None  # coefficient of variation, lognormal only
 
     @model_validator(mode="after")
     def _consistent(self) -> ServiceTime:
@@ -72,16 +78,41 @@ class Site(Strict):
     """Where the checkpoint is, in WGS84. The corridor runs from the Vietnamese
     transfer yard through the border crossing point to the Chinese one."""
 
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
     crs: Literal["EPSG:9215", "EPSG:32648"] = "EPSG:9215"
     vietnam_yard: LatLon
     china_yard: LatLon
     border_point: LatLon
-    corridor_path: Annotated[list[LatLon], Field(min_length=2)]
+    corridor_path: Annotated[list[LatLon], Field(min_length=2, max_length=10_000)]
     lane_spacing_m: Annotated[float, Field(gt=0, le=20)] = 3.75
     yard_access_m: Annotated[float, Field(ge=0, le=2000)] = 150.0  # yard-internal drive to a lane end
     # the id of the map free-navigating vehicles are given node positions in (twin/map_frame.py)
     map_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")] = "lang-son-corridor"
+
+    @model_validator(mode="after")
+    def _a_corridor_one_can_drive(self) -> Site:
+        """Points that coincide make a lane of no length, and a path of thousands of
+        kilometres is no checkpoint's: both are refused here, with the point."""
+        path = self.corridor_path
+        for i, (a, b) in enumerate(zip(path, path[1:])):
+            if _metres(a, b) < 0.5:
+                raise ValueError(f"corridor_path: points {i} and {i + 1} are less than 0.5 m apart")
+        length = self.corridor_length_m()
+        if not 10 <= length <= 100_000:
+            raise ValueError(f"corridor_path: {length:,.0f} m long; a corridor is 10 m to 100 km")
+        return self
+
+    def corridor_length_m(self) -> float:
+        """The corridor's length along its path, on the sphere (close enough for a check)."""
+        return sum(_metres(a, b) for a, b in zip(self.corridor_path, self.corridor_path[1:]))
+
+
+def _metres(a: LatLon, b: LatLon) -> float:
+    """Great-circle distance between two points, in metres."""
+    la1, la2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = la2 - la1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(dlon / 2) ** 2
+    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
 
 
 class Station(Strict):
@@ -125,8 +156,8 @@ class Stations(Strict):
 class Yard(Strict):
     cranes: Annotated[int, Field(ge=1, le=100)]
     crane_move: ServiceTime
-    staging_capacity_trucks: Annotated[int, Field(ge=1)]
-    stack_capacity_containers: Annotated[int, Field(ge=1)]
+    staging_capacity_trucks: Annotated[int, Field(ge=1, le=10_000)]
+    stack_capacity_containers: Annotated[int, Field(ge=1, le=100_000)]
     chargers: Annotated[int, Field(ge=0, le=200)]
     stations: Stations
     pickup_delay: ServiceTime  # receiving truck's arrival after the container leaves the far yard
@@ -140,9 +171,9 @@ class Yards(Strict):
 class Fleet(Strict):
     carriers: Annotated[int, Field(ge=1, le=1000)]
     speed_kmh: Annotated[float, Field(gt=0, le=80)]
-    battery_kwh: PositiveFloat
-    consumption_kwh_per_km: PositiveFloat
-    charge_rate_kw: PositiveFloat
+    battery_kwh: Annotated[float, Field(ge=1, le=2000)]  # a heavy electric tractor carries a few hundred
+    consumption_kwh_per_km: Annotated[float, Field(ge=0.01, le=50)]
+    charge_rate_kw: Annotated[float, Field(ge=0.1, le=2000)]  # megawatt chargers are the most there is
     low_battery_pct: Annotated[float, Field(ge=0, lt=100)] = 25.0
     share_at_vietnam: Share = 0.5  # where the fleet starts
 
@@ -160,7 +191,7 @@ class CargoMix(Strict):
         return self
 
 
-HourlyRates = Annotated[list[NonNegativeFloat], Field(min_length=24, max_length=24)]
+HourlyRates = Annotated[list[TrucksPerHour], Field(min_length=24, max_length=24)]
 
 
 class DirectionDemand(Strict):
@@ -169,8 +200,8 @@ class DirectionDemand(Strict):
 
 
 class WeightRange(Strict):
-    low_t: PositiveFloat
-    high_t: PositiveFloat
+    low_t: Annotated[float, Field(gt=0, le=45)]  # tonnes: ISO 668 allows 30.48 t gross for a 40 ft box
+    high_t: Annotated[float, Field(gt=0, le=45)]
 
     @model_validator(mode="after")
     def _ordered(self) -> WeightRange:
@@ -182,8 +213,8 @@ class WeightRange(Strict):
 class Demand(Strict):
     export: DirectionDemand  # Vietnam -> China
     import_: DirectionDemand = Field(alias="import")  # China -> Vietnam
-    fruit_deadline_h: PositiveFloat  # from arrival at the first yard to leaving the far one
-    season_multiplier: PositiveFloat = 1.0
+    fruit_deadline_h: Annotated[float, Field(gt=0, le=720)]  # from arrival at the first yard to leaving the far one
+    season_multiplier: Annotated[float, Field(gt=0, le=10)] = 1.0
     container_weight: WeightRange  # gross weight of a loaded container, uniform in the range
 
     def for_direction(self, direction: str) -> DirectionDemand:
@@ -200,7 +231,7 @@ class Traditional(Strict):
     """Human-driven trucks on the ordinary road beside the corridor (import side)."""
 
     trucks_per_hour: HourlyRates
-    capacity_trucks_per_hour: PositiveFloat  # the road gate's admission rate
+    capacity_trucks_per_hour: Annotated[float, Field(gt=0, le=1000)]  # the road gate's admission rate
     steps: Annotated[list[ProcessStep], Field(min_length=1)]
     transshipment_step: str  # the step where a Vietnamese truck must be paired first
     pairing_wait: ServiceTime  # until the paired Vietnamese truck is at the yard
@@ -214,8 +245,8 @@ class Traditional(Strict):
 
 
 class FaultSpec(Strict):
-    mtbf_h: PositiveFloat
-    mttr_min: PositiveFloat
+    mtbf_h: Annotated[float, Field(ge=0.01, le=1_000_000)]  # hours between failures: up to a century
+    mttr_min: Annotated[float, Field(gt=0, le=43_200)]  # minutes to repair: a month at most
 
 
 class Faults(Strict):
@@ -251,7 +282,7 @@ class BridgedVehicle(Strict):
 class Vehicles(Strict):
     broker: Endpoint
     manufacturer: Annotated[str, Field(min_length=1, pattern=r"^[^/#+]+$")] = "LangSonTwin"
-    state_timeout_s: PositiveFloat = 10.0  # a vehicle silent this long counts as disconnected
+    state_timeout_s: PositiveSeconds = 10.0  # a vehicle silent this long counts as disconnected
     carriers: Annotated[list[BridgedVehicle], Field(min_length=1)]
 
 
@@ -265,7 +296,7 @@ class BridgedGate(Strict):
 
     yard: SideName
     endpoint: Endpoint
-    barrier_timeout_s: PositiveFloat = 30.0  # a barrier that has not moved by then is reported
+    barrier_timeout_s: PositiveSeconds = 30.0  # a barrier that has not moved by then is reported
 
 
 class BridgedCamera(Strict):
@@ -316,8 +347,8 @@ class Realtime(Strict):
 
 
 class Scenario(Strict):
-    name: str
-    description: str = ""
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=10_000)] = ""
     site: Site
     lanes: Annotated[list[LaneDirection], Field(min_length=4, max_length=14)]
     block_length_m: Annotated[float, Field(ge=10, le=500)] = 50.0
@@ -328,8 +359,8 @@ class Scenario(Strict):
     faults: Faults = Faults()
     controller: ControllerName = "fifo"
     duration_h: Annotated[float, Field(gt=0, le=24 * 60)] = 24.0
-    warmup_h: NonNegativeFloat = 0.0
-    seed: int = 1
+    warmup_h: Annotated[float, Field(ge=0, le=24 * 60)] = 0.0
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
     sample_interval_min: Annotated[float, Field(gt=0, le=240)] = 5.0
     devices: Devices | None = None  # mixed mode: the bridged devices
     realtime: Realtime = Realtime()
@@ -348,6 +379,18 @@ class Scenario(Strict):
             yard = self.yards.vietnam if prefix == "VN" else self.yards.china
             if not 1 <= int(number) <= yard.cranes:
                 raise ValueError(f"devices: crane {c.crane} does not exist; that yard has {yard.cranes}")
+        return self
+
+    @model_validator(mode="after")
+    def _a_charge_drives_a_round_trip(self) -> Scenario:
+        fleet = self.fleet
+        usable_km = fleet.battery_kwh * (1 - fleet.low_battery_pct / 100) / fleet.consumption_kwh_per_km
+        trip_km = 2 * (self.site.corridor_length_m() + 2 * self.site.yard_access_m) / 1000
+        if usable_km < trip_km:
+            raise ValueError(
+                f"fleet: a charge drives {usable_km:.2f} km above the low-battery mark "
+                f"({fleet.battery_kwh:g} kWh, {fleet.consumption_kwh_per_km:g} kWh/km), less than one round trip of {trip_km:.2f} km"
+            )
         return self
 
     @model_validator(mode="after")
