@@ -11,7 +11,9 @@ stands in front of them as their physical surroundings:
   container in the world;
 - a gate mirror opens the barrier over the bridge and lets the truck through once the
   barrier reports itself open; it puts the truck's weight on the weighbridge and reports
-  the stable weight the weighbridge gives;
+  the stable weight the weighbridge gives. While the gate is faulted (its link lost, or
+  errors for answers) no truck goes through and no weight is read: the trucks wait, the
+  opening under way is made again once the gate is back, and a failed read is read again;
 - a camera mirror triggers the camera as each truck arrives, hands it the truck's frames
   (rendered as the camera takes them), and stands in for the officer when the plate
   cannot be read or the camera flags it.
@@ -36,6 +38,7 @@ from controllers.messages import (
     CONNECTION_BROKEN,
     ActionState,
     BarrierCommand,
+    BarrierState,
     CarrierState,
     Command,
     CommandRefused,
@@ -60,20 +63,35 @@ from twin.yard import Gate, Weighbridge, YardModel, crane_command
 
 
 class GateDevice(Protocol):
-    """A gate lane's barrier and weighbridge as the bridge offers them."""
+    """A gate lane's barrier and weighbridge as the bridge offers them: what it read last,
+    None for what it cannot tell (while faulted)."""
 
     device_id: str
 
     @property
     def connected(self) -> bool: ...
 
+    @property
+    def faulted(self) -> bool: ...
+
+    @property
+    def epoch(self) -> int:
+        """Times it came back from a fault: a command sent before may not have reached it."""
+
+    @property
+    def reconnects(self) -> int:
+        """Times its link was made again after a loss."""
+
+    def fault_s(self) -> float:
+        """Wall seconds it has been faulted."""
+
     def accept(self, command: Command) -> None: ...
 
-    def barrier_position(self) -> int: ...
+    def barrier_position(self) -> int | None: ...
 
     def put_load(self, kg: int) -> None: ...
 
-    def weight(self) -> tuple[int, bool]: ...
+    def weight(self) -> tuple[int, bool] | None: ...
 
 
 class CameraDevice(Protocol):
@@ -314,7 +332,9 @@ class CraneMirror:
 
 class BarrierMirror(Gate):
     """A bridged barrier: it opens for one truck at a time; the truck drives through once
-    the barrier reports itself fully open, and the barrier closes behind it."""
+    the barrier reports itself fully open, and the barrier closes behind it. A fault
+    before the barrier said it was open leaves the truck waiting; once the gate is back
+    the barrier is told again."""
 
     POLL_S = 0.5  # model seconds between reads of the barrier's position
     PASS_S = 4.0  # model seconds a truck needs to clear the barrier
@@ -325,6 +345,30 @@ class BarrierMirror(Gate):
         self.timeout_s = timeout_s
         self.lane = simpy.Resource(yard.env, capacity=1)
         self.stuck = 0
+        self.admitted: list[tuple[float, str]] = []  # (model time, truck): each let through on a barrier it read open
+        self.faults = 0
+        self.fault_periods: list[tuple[float, float | None]] = []  # (from, to) model seconds; None: not over
+        self.reason = ""  # why it is faulted, "" when it is not
+
+    @property
+    def faulted(self) -> bool:
+        return bool(self.reason)
+
+    def fault_s(self) -> float:
+        """Model seconds the gate has been faulted, all its faults together."""
+        now = self.yard.env.now
+        return sum((now if end is None else end) - begin for begin, end in self.fault_periods)
+
+    def observe(self, state: BarrierState) -> None:
+        """The gate faulted or is back: kept for the run's figures, passed on to the controllers."""
+        now = self.yard.env.now
+        if state.fault and not self.faulted:
+            self.faults += 1
+            self.fault_periods.append((now, None))
+        elif not state.fault and self.faulted:
+            self.fault_periods[-1] = (self.fault_periods[-1][0], now)
+        self.reason = (state.reason or "faulted") if state.fault else ""
+        self.yard.links.publish(state)
 
     def accept(self, command: Command) -> None:
         if not isinstance(command, BarrierCommand):
@@ -339,22 +383,32 @@ class BarrierMirror(Gate):
         env = self.yard.env
         with self.lane.request() as turn:
             yield turn
-            self.device.accept(command)
-            yield from self._until_position(100)
+            yield from self._until_position(command, 100)
             self.opened += 1
+            self.admitted.append((env.now, command.truck_id))
             yield env.timeout(self.PASS_S)
             passed.succeed()
-            self.device.accept(BarrierCommand(self.device_id, command.truck_id, False))
-            yield from self._until_position(0)
+            yield from self._until_position(BarrierCommand(self.device_id, command.truck_id, False), 0)
 
-    def _until_position(self, target: int) -> Generator[simpy.Event, None, None]:
-        waited = 0.0
-        while self.device.barrier_position() != target:
+    def _until_position(self, command: BarrierCommand, target: int) -> Generator[simpy.Event, None, None]:
+        """Tell the barrier `command` and wait until it reads `target`; told again after a
+        fault (the gate holds its barrier closed once back). A faulted gate reads nothing."""
+        device = self.device
+        waited, told = 0.0, None
+        while True:
+            # up once the device answers and the world has heard it is back, as the controllers have
+            up = not device.faulted and not self.faulted
+            if up and told != device.epoch:
+                told = device.epoch
+                device.accept(command)
+            elif up and told == device.epoch and device.barrier_position() == target:
+                return
             if waited >= self.timeout_s:
                 self.stuck += 1  # reported once per move; the truck keeps waiting
                 waited = -INF
             yield self.yard.env.timeout(self.POLL_S)
-            waited += self.POLL_S
+            if up:  # a fault is no stuck barrier
+                waited += self.POLL_S
 
 
 class WeighbridgeMirror(Weighbridge):
@@ -382,9 +436,10 @@ class WeighbridgeMirror(Weighbridge):
             yield turn
             self.device.put_load(round(measured_kg))
             yield yard.env.timeout(self.POLL_S)
-            while True:
-                kg, stable = self.device.weight()
-                if stable and kg > 0:
+            while True:  # until a stable weight is read: a failed read is read again, never 0 kg
+                reading = self.device.weight()
+                if reading is not None and reading[1] and reading[0] > 0:
+                    kg = reading[0]
                     break
                 yield yard.env.timeout(self.POLL_S)
             own = yard.env.event()
@@ -499,6 +554,7 @@ class DeviceEvents:
         self.carriers: dict[str, CarrierMirror] = {}
         self.cranes: dict[str, CraneMirror] = {}
         self.cameras: dict[Side, CameraMirror] = {}
+        self.gates: dict[str, BarrierMirror] = {}
 
     def publish(self, event: Event | CameraResult) -> None:
         if isinstance(event, CarrierState) and event.device_id in self.carriers:
@@ -510,6 +566,8 @@ class DeviceEvents:
             self.carriers[event.device_id].links.publish(event)
         elif isinstance(event, CraneState) and event.device_id in self.cranes:
             self.cranes[event.device_id].observe(event)
+        elif isinstance(event, BarrierState) and event.device_id in self.gates:
+            self.gates[event.device_id].observe(event)
         elif isinstance(event, CameraResult) and event.yard in self.cameras:
             self.cameras[event.yard].observe(event)
         else:
@@ -551,6 +609,7 @@ class MirroredDevices:
             return self.simulated.gate(yard, device_id)
         mirror = BarrierMirror(yard, device, self.bridges.barrier_timeout_s.get(yard.side, 30.0))
         self.gates[yard.side] = mirror
+        self.events.gates[device.device_id] = mirror
         return mirror
 
     def weighbridge(self, yard: YardModel, device_id: str) -> WorldWeighbridge:

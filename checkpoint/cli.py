@@ -132,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--port", type=_port, default=5020)
     gate.add_argument("--barrier-speed", type=_positive, default=50.0, help="%% of the way the barrier moves per second")
     gate.add_argument("--settle-s", type=_positive, default=1.0, help="seconds before a new weight is stable")
+    gate.add_argument("--exception-responses", action="store_true",
+                      help="answer every read with a Modbus exception (device failure), to test what the master makes of it")
     return parser
 
 
@@ -369,7 +371,7 @@ def emulate(args: argparse.Namespace) -> int:
     if args.device == "gate":
         from hardware_bridge.modbus_gate import serve_gate
 
-        serve_gate(args.port, args.barrier_speed, args.settle_s)
+        serve_gate(args.port, args.barrier_speed, args.settle_s, exception_responses=args.exception_responses)
         return 0
 
     from hardware_bridge.vehicle_emulator import VehicleEmulator

@@ -137,7 +137,7 @@ class MixedRun:
             prefix = YARD_NODE[g.yard]
             gate = ModbusGate(g.endpoint.host, g.endpoint.port, f"{prefix}-gate", f"{prefix}-weighbridge", g.yard)
             gate.start()
-            self.sources.append(_Closing(gate))
+            self.sources.append(gate)  # its faults, and that it is back, wait for the loop
             self.bridges.gates[g.yard] = gate
             self.bridges.barrier_timeout_s[g.yard] = g.barrier_timeout_s
         for cam in devices.cameras:
@@ -224,12 +224,15 @@ class MixedRun:
             mirror = self.mirrors.events.cranes[crane.crane]
             out.append({"id": crane.crane, "kind": "crane", "protocol": "OPC UA", "endpoint": crane.endpoint,
                         "online": True, "fault": bool(mirror.fault)})
+        gates = world.controller.gates
         for g in spec.gates:
             client = self.bridges.gates[g.yard]
-            connected = client.connected
-            out.append({"id": f"{YARD_NODE[g.yard]}-gate", "kind": "gate", "protocol": "Modbus TCP",
-                        "endpoint": f"{g.endpoint.host}:{g.endpoint.port}", "online": connected,
-                        "fault": bool(self.mirrors.gates[g.yard].stuck)})
+            barrier = self.mirrors.gates[g.yard]
+            alarm = gates.down.get(barrier.device_id, "")  # the controllers' alarm: why its trucks wait
+            out.append({"id": barrier.device_id, "kind": "gate", "protocol": "Modbus TCP",
+                        "endpoint": f"{g.endpoint.host}:{g.endpoint.port}", "online": client.connected,
+                        "fault": bool(barrier.stuck or barrier.faulted or alarm),
+                        "alarm": alarm, "waiting": gates.held(barrier.device_id)})
         for cam in spec.cameras:
             camera = self.mirrors.events.cameras[cam.yard]
             out.append({"id": f"{YARD_NODE[cam.yard]}-camera", "kind": "camera", "protocol": "frames, OCR",
@@ -256,10 +259,17 @@ class MixedRun:
         if mirrors.events.cranes:
             out["cranes"] = {cid: crane.moves for cid, crane in mirrors.events.cranes.items()}
         for side, gate in mirrors.gates.items():
+            client = self.bridges.gates[side]
             out.setdefault("gates", {})[side] = {
                 "barrier_openings": gate.opened,
                 "weighings": mirrors.weighbridges[side].weighed,
                 "barrier_stuck": gate.stuck,
+                "faults": gate.faults,
+                "fault_s": round(gate.fault_s(), 1),  # model seconds
+                "fault_wall_s": round(client.fault_s(), 1),
+                "reconnects": client.reconnects,
+                "faulted_at_end": gate.faulted,
+                "alarms_raised": world.controller.gates.faults.get(gate.device_id, 0),  # for the operators
             }
         for side, cam in mirrors.events.cameras.items():
             out.setdefault("cameras", {})[side] = {
@@ -275,16 +285,3 @@ class MixedRun:
 def _check_speed(speed: float) -> None:
     if not 0 < speed <= SPEED_MAX:
         raise ValueError(f"speed must be more than 0 and at most {SPEED_MAX:g}, not {speed}")
-
-
-class _Closing:
-    """A bridge client with nothing to drain (the gate is polled by its mirror)."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def drain(self, sink: EventSink) -> int:
-        return 0
-
-    def stop(self) -> None:
-        self.client.stop()

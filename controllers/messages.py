@@ -176,6 +176,19 @@ class BarrierCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class BarrierState:
+    """How a gate lane's barrier (and the weighbridge behind it, on the same device) is:
+    `fault` while it cannot be told or read (its link is lost, it does not answer in time,
+    it answers with errors) or says it is broken, with `reason` in words. A state without
+    fault says it is back. While a gate is faulted no truck is let through it."""
+
+    device_id: str  # the barrier
+    yard: Side
+    fault: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class WeighDecision:
     device_id: str
     truck_id: str
@@ -339,6 +352,7 @@ class SetTimer:
 Event = (
     CarrierState
     | CraneState
+    | BarrierState
     | ScannerState
     | PlateRead
     | WeightReading

@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 from controllers.messages import (
     ActionState,
     BarrierCommand,
+    BarrierState,
     CarrierState,
     Command,
     CraneCommand,
@@ -50,7 +51,7 @@ TAKES: Mapping[DeviceKind, tuple[type[Command], ...]] = {
 REPORTS: Mapping[DeviceKind, tuple[type[Event], ...]] = {
     "carrier": (CarrierState, ActionState),
     "crane": (CraneState,),
-    "barrier": (),
+    "barrier": (BarrierState,),  # its faults, and that it is back
     "weighbridge": (WeightReading,),
     "scanner": (ScannerState,),
     "camera": (PlateRead,),

@@ -4,7 +4,8 @@ The shared part keeps track of carriers, cranes, stacks and chargers from device
 events and turns decisions into commands:
 
 - Gates: a plate read opens the barrier; a weight within the tolerance of the
-  declaration is accepted, otherwise the truck goes to physical inspection.
+  declaration is accepted, otherwise the truck goes to physical inspection. A faulted
+  gate opens for nobody: its trucks wait, with an alarm, until it is back (`GateWatch`).
 - Jobs: containers cleared at a yard wait in a queue ordered by `job_key`; the head
   job goes to the carrier `pick_carrier` names (one at its yard, else one at the
   other yard, which runs across empty).
@@ -34,6 +35,7 @@ from collections import deque
 
 from controllers.actions import ActionOutcome, ActionWatch
 from controllers.console import OperatorConsole, OperatorHolds
+from controllers.gates import GateWatch
 from controllers.lanes import LanePlan
 from controllers.layout import (
     YARD_NODE,
@@ -45,6 +47,7 @@ from controllers.messages import (
     Action,
     ActionState,
     BarrierCommand,
+    BarrierState,
     CarrierState,
     Command,
     CommandRefused,
@@ -112,6 +115,7 @@ class SiteController:
         self.pinned_lanes: set[int] = set()  # directions an operator set: planners leave them
         self.refusals: deque[CommandRefused] = deque(maxlen=100)  # the latest, for the control room
         self.trucks = TruckLog()  # each truck's plate read at the gate, with the camera's evidence
+        self.gates = GateWatch()  # faulted gates, the trucks held at them, the alarms
         # carriers that report from no node of the site: why, until an operator places them
         self.unplaced: dict[str, str] = {}
         self.actions = ActionWatch()
@@ -151,7 +155,11 @@ class SiteController:
             return self.assign_jobs()
         if isinstance(event, PlateRead):
             self.trucks.record(event, now)
+            if not self.gates.admit(event):  # its gate is faulted: the truck waits there
+                return []
             return [BarrierCommand(event.device_id, event.truck_id, True)]
+        if isinstance(event, BarrierState):
+            return [BarrierCommand(r.device_id, r.truck_id, True) for r in self.gates.on_state(event, now)]
         if isinstance(event, WeightReading):
             tolerance = self.layout.weigh_tolerance_pct / 100 * event.declared_kg
             ok = abs(event.measured_kg - event.declared_kg) <= tolerance

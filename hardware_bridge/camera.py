@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 from controllers.codes import CN_PROVINCES, CN_USES, PlateMatch, container_code, country_of, match_plate, normalise_plate
-from hardware_bridge.text_finder import erase_outlines, regions, text_detector
+from hardware_bridge.text_finder import erase_outlines, regions, text_detector, widened
 
 Kind = Literal["plate", "container", "unknown"]
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -278,6 +278,7 @@ _TO_DIGIT = str.maketrans({"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L"
 # container code cut short ("TAPZ 007237") must not turn into plate 74PZ0-072.37
 _TO_PROVINCE = str.maketrans({"O": "0", "D": "0", "I": "1", "Z": "2", "S": "5", "B": "8"})
 _CODE_LIKE = re.compile(r"^[A-Z]{3}[UJZ]\d{5,7}$")  # an owner code and a serial: no plate
+_CODE_HEAD = re.compile(r"^[A-Z]{3}[UJZ]\d{6}$")  # a container code without its check digit
 _TO_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
 _CN_TAIL = str.maketrans({"O": "0", "I": "1"})  # Chinese plates leave out O and I
 _CN_LETTER = str.maketrans({"0": "D", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
@@ -332,6 +333,11 @@ def _parses(chars: str) -> Iterator[tuple[str, Kind, int]]:
     look-alikes are put right where a format allows only digits (or only letters)."""
     if chars[:1] in CN_USES:
         chars = chars.translate(_CN_LEAD)[:1] + chars[1:]
+    if len(chars) == 13 and chars[10] in _EDGE and chars[12] in _EDGE:
+        # the sides of the box round the check digit, read as strokes either side of it
+        for text, kind, _ in _parses(chars[:10] + chars[11]):
+            if kind == "container":
+                yield text, kind, 2
     if len(chars) == 11 and chars[0] not in CN_PROVINCES:
         fixed = chars[:4].translate(_TO_LETTER) + chars[4:].translate(_TO_DIGIT)
         code = container_code(fixed)
@@ -648,7 +654,13 @@ class PlateReader:
                 if reads + len(lines) > self.max_reads:
                     break
                 reads += len(lines)
-                if take(self._read_lines(lines, colour, region.bbox, column=region.shape == "column")):
+                reading = self._read_lines(lines, colour, region.bbox, column=region.shape == "column")
+                if reading.text is None and _CODE_HEAD.match(_chars(reading.raw)) and reads < self.max_reads:
+                    wider = widened(frame, region)  # the owner code and serial read: find the check digit
+                    if wider is not None:
+                        reads += 1
+                        reading = self._read_lines([wider], colour, region.bbox)
+                if take(reading):
                     break
         readings.sort(key=lambda r: -r.confidence)
         return readings or unread[:1]

@@ -40,6 +40,21 @@ class TextRegion:
     shape: Shape
     bbox: tuple[int, int, int, int]  # x, y, w, h in frame pixels
     score: float  # the detector's confidence, 0..1
+    quad: np.ndarray | None = None  # a line's corners in the frame, clockwise from its top left
+
+
+def widened(frame: np.ndarray, region: TextRegion, heights: float = 1.5) -> np.ndarray | None:
+    """A line region cut again with `heights` of its height more on its right: the box
+    round a container's check digit is often left out of the detector's line."""
+    if region.quad is None:
+        return None
+    quad = region.quad.copy()
+    across = quad[1] - quad[0]
+    across /= max(float(np.linalg.norm(across)), 1e-6)
+    _, h = _sides(quad)
+    quad[1] += across * heights * h
+    quad[2] += across * heights * h
+    return _rectify(frame, quad)
 
 
 class TextDetector:
@@ -194,34 +209,61 @@ def erase_outlines(crop: np.ndarray, min_height: float | None = None) -> np.ndar
 # ---------------------------------------------------------------- columns
 
 
-def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
-    """The characters of a tall crop, top to bottom, if it holds a column of them: ink
-    bands separated by clear rows, each about as tall as wide."""
-    crop = erase_outlines(crop, 0.5 * crop.shape[1])  # the box round the check digit would join it to the digit above
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+def _ink_of(image: np.ndarray) -> np.ndarray:
+    """1 where the characters are: the smaller of Otsu's two classes, dark or light."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
-        ink = 1 - ink
+    return (1 - ink if ink.mean() > 0.5 else ink).astype(np.uint8)
+
+
+def _bands(ink: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of rows with ink across the middle of a column: its characters, roughly."""
     h, w = ink.shape
     across = ink[:, w // 8 : w - w // 8].mean(axis=1)
-    # blur leaves a trace of ink between rows; a row inked almost across is the top or
-    # bottom of the box round the check digit, which touches the characters next to it
-    rows = (across > 0.08) & (across < 0.7)
+    rows = across > 0.08  # blur leaves a trace of ink between rows
     bands: list[tuple[int, int]] = []
     start = None
-    for y, on in enumerate(list(rows) + [False]):
+    for y, on in enumerate([*rows.tolist(), False]):
         if on and start is None:
             start = y
         elif not on and start is not None:
             if y - start >= max(3, h // 40):
                 bands.append((start, y))
             start = None
-    if len(bands) < 4:
+    return bands
+
+
+UPRIGHT = 1.25  # a box side is this many characters tall or more
+
+
+def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
+    """The characters of a tall crop, top to bottom, if it holds a column of them: ink
+    bands separated by clear rows, each about as tall as wide."""
+    crop = erase_outlines(crop, 0.5 * crop.shape[1])
+    ink = _ink_of(crop)
+    h, w = ink.shape
+    first = _bands(ink)
+    if len(first) < 4:
         return None
-    heights = np.array([b - a for a, b in bands], np.float32)
-    typical = float(np.median(heights))
+    typical = float(np.median([b - a for a, b in first]))
     if typical > 1.6 * w or typical < 0.25 * w:
         return None  # not characters of a column this wide
+    spans = [np.nonzero(ink[a:b].any(axis=0))[0] for a, b in first]
+    char_w = float(np.median([c[-1] - c[0] + 1 for c in spans if len(c)]))
+    # the box round the check digit touches the characters next to it, so it is found by
+    # its straight sides, longer than any character's strokes, and painted over
+    lines = cv2.bitwise_or(
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, round(1.2 * char_w)), 1))),
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, round(UPRIGHT * typical))))),
+    )
+    if lines.any():
+        lines = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+        crop = crop.copy()
+        crop[lines > 0] = np.median(crop[ink == 0], axis=0)
+        ink = ink & (1 - lines)
+    bands = _bands(ink)
+    if len(bands) < 4:
+        return None
     split = []
     for a, b in bands:  # characters run together: cut each where the ink is thinnest
         pieces = round((b - a) / typical)
@@ -236,21 +278,17 @@ def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
             cuts.append(a + lo + int(np.argmin(profile[lo:hi])) if hi > lo else a + near)
         cuts.append(b)
         split += list(zip(cuts[:-1], cuts[1:]))
-    bands = split
     cells = []
-    for a, b in bands:
+    for a, b in split:
         if b - a < 0.4 * typical:
             continue  # a speck, a scratch
-        inked = ink[a:b].mean(axis=0)
-        cols = np.nonzero(inked > 0)[0]
-        while len(cols) and inked[cols[0]] > 0.85:  # a side of the box, not a stroke
-            cols = cols[1:]
-        while len(cols) and inked[cols[-1]] > 0.85:
-            cols = cols[:-1]
+        rows = np.nonzero(ink[a:b].any(axis=1))[0]
+        cols = np.nonzero(ink[a:b].any(axis=0))[0]
         if len(cols) == 0:
             continue
+        y0, y1 = a + int(rows[0]), a + int(rows[-1]) + 1  # the character itself, not its box's margin
         x0, x1 = max(0, int(cols[0]) - 2), min(w, int(cols[-1]) + 3)
-        cells.append(crop[max(0, a - 2) : min(h, b + 2), x0:x1])
+        cells.append(crop[max(0, y0 - 2) : min(h, y1 + 2), x0:x1])
     if not cells:
         return None
     widths = np.array([c.shape[1] for c in cells], np.float32)
@@ -263,7 +301,6 @@ def lay_in_a_row(cells: Sequence[np.ndarray], height: int = 48) -> np.ndarray:
     column's own background between them."""
     scaled = []
     for cell in cells:
-        cell = erase_outlines(cell)  # the box round the check digit
         h, w = cell.shape[:2]
         scaled.append(cv2.resize(cell, (max(4, round(w * height / h)), height), interpolation=cv2.INTER_AREA if h > height else cv2.INTER_CUBIC))
     background = np.median(np.vstack([c.reshape(-1, 3) for c in scaled]), axis=0).astype(np.uint8)
@@ -378,7 +415,7 @@ def regions(frame: np.ndarray, found: Sequence[tuple[np.ndarray, float]], limit:
             continue
         if w / h < 1.2:
             continue  # a single character or a blob: nothing a plate or code reads as
-        out.append(TextRegion((crop,), "line", (x, y, bw, bh), score))
+        out.append(TextRegion((crop,), "line", (x, y, bw, bh), score, quad))
     order = {"two_line": 0, "column": 0, "line": 1}
     out.sort(key=lambda r: (order[r.shape], -r.bbox[3] * min(r.bbox[2], 4 * r.bbox[3])))
     return out[:limit]

@@ -65,7 +65,7 @@ def test_a_stable_weight_goes_to_the_gate_logic_which_compares_it_with_the_decla
     assert reading.measured_kg == 25_000 and reading.truck_id == "T1"
     assert controller.on_event(reading, 0.0) == [WeighDecision("VN-weighbridge", "T1", True)]
     gate.put_load(0)
-    until(lambda: gate._read(10, 3)[:2] == [0, 0])
+    until(lambda: gate.weight() == (0, True))
     gate.put_load(31_000)
     reading = gate.weigh("T2", declared_kg=25_000)
     assert controller.on_event(reading, 1.0) == [WeighDecision("VN-weighbridge", "T2", False)]

@@ -323,7 +323,7 @@ def test_a_live_mixed_run_shows_its_bridged_devices_and_keeps_its_pace(tmp_path:
             time.sleep(0.5)
         devices = live.frame["d"]
         assert devices == [{"id": "VN-gate", "kind": "gate", "protocol": "Modbus TCP", "endpoint": f"127.0.0.1:{port}",
-                            "online": True, "fault": False}]
+                            "online": True, "fault": False, "alarm": "", "waiting": 0}]
         assert live.world.yards["vietnam"].gate.opened > 0  # trucks came through the real barrier
         assert live.frame["clock"]["bridged"] is True
         ok, detail, code, args = live.command("set_speed", speed=100)

@@ -608,6 +608,36 @@ def test_the_control_room_shows_the_bridged_devices_and_the_fixed_speed(page: Pa
     assert problems.seen == []
 
 
+def test_a_faulted_gate_shows_its_alarm_in_the_devices_panel_until_it_is_back(page: Page, mixed_served: Served) -> None:
+    from pymodbus.client import ModbusTcpClient
+
+    from hardware_bridge.modbus_gate import ERRORS
+
+    live = mixed_served.live
+    problems = Problems(page, mixed_served.url)
+    log_in(page, mixed_served, "operator")
+    page.get_by_test_id("tab-control").click()
+    gate = page.get_by_test_id("device-row-VN-gate")
+    expect(gate).to_have_attribute("data-fault", "false")
+    expect(page.get_by_test_id("device-alarm-VN-gate")).to_have_count(0)
+    raw = ModbusTcpClient("127.0.0.1", port=live.scenario.devices.gates[0].endpoint.port)  # type: ignore[union-attr]
+    assert raw.connect()
+    try:
+        raw.write_register(ERRORS, 1, device_id=1)  # the emulator answers every read with an exception
+        expect(gate).to_have_attribute("data-fault", "true")
+        expect(gate).to_have_attribute("data-online", "false")
+        alarm = page.get_by_test_id("device-alarm-VN-gate")
+        expect(alarm).to_contain_text("Barie giữ đóng")
+        expect(alarm).to_contain_text("Modbus exception 4 (device failure)")
+        assert live.failure is None  # the twin runs on
+    finally:
+        raw.write_register(ERRORS, 0, device_id=1)
+        raw.close()
+    expect(gate).to_have_attribute("data-fault", "false", timeout=20_000)
+    expect(page.get_by_test_id("device-alarm-VN-gate")).to_have_count(0)
+    assert problems.seen == []
+
+
 def test_only_a_reversible_lane_is_offered_a_new_direction(page: Page, mixed_served: Served) -> None:
     live = mixed_served.live
     lanes = live.world.controller.lanes

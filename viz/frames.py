@@ -14,7 +14,8 @@ whose value changed (and the keys that are gone, as null):
                        waiting for a carrier, "stack": containers on the stack, "cranes_busy"}
     k                 KPIs so far (delivered per direction, waits, safety, alarms count)
     d                 mixed mode only: the bridged devices, [{"id", "kind" (vehicle, crane, gate,
-                      camera), "protocol", "endpoint", "online", "fault", ...}]
+                      camera), "protocol", "endpoint", "online", "fault", ...}]; a gate adds
+                      "alarm" (why it is faulted, "" when it is not) and "waiting" (trucks held)
 
 Alarm flags: B broken down, X connection lost, L low battery, P paused, M maintenance, C charging,
 R stands (its vehicle would not take up its order), S stalled on a released base, W the

@@ -55,6 +55,14 @@ export function renderDevices(frame) {
             dev.kind === "vehicle" && key("carrier", dev.id) in frame ? h("button", { type: "button", class: "link mono", onclick: () => go.carrier(dev.id), text: dev.id }) : dev.id,
           ),
           dev.kind === "camera" ? h("div", { class: "small muted", text: t("devices.camera", { frames: fmtNum(dev.frames), checks: fmtNum(dev.officer_checks) }) }) : null,
+          dev.kind === "gate" && dev.alarm
+            ? h(
+                "div",
+                { class: "small", "data-testid": `device-alarm-${dev.id}` },
+                h("div", { text: t("devices.gate_held", { waiting: fmtNum(dev.waiting || 0) }) }),
+                h("div", { class: "muted", text: dev.alarm }),
+              )
+            : null,
         ),
         h("td", null, h("div", { "data-testid": `device-protocol-${dev.id}`, text: tProto(dev.protocol) }), h("div", { class: "mono small muted", "data-testid": `device-endpoint-${dev.id}`, text: dev.endpoint || "—" })),
         h("td", { "data-testid": `device-link-${dev.id}` }, h("span", { class: `badge ${dev.online ? "badge-open" : "badge-closed"}`, text: t(dev.online ? "devices.online" : "devices.offline") })),
