@@ -41,9 +41,9 @@ from benchmarks.results import NA, cell, provenance, record  # noqa: E402
 from hardware_bridge import camera  # noqa: E402
 from hardware_bridge.plate_scenes import CONDITIONS, CONTAINER_FORMATS, PLATE_FORMATS, SETS, write_set  # noqa: E402
 
-TARGET_ACCURACY = 0.95
-TARGET_FRAME_MS = 100.0  # the median frame: most frames read at the cheap finder's cost
-TARGET_TRUCK_MS = 1500.0  # a hard frame, p99: a gate camera votes three frames of a stopped truck
+TARGET_ACCURACY = 0.95  # exact, per country and for container codes
+TARGET_WRONG = 0.005  # wrong reads over all scenes: a wrong plate is worse than none
+TARGET_CPU_MS = 100.0  # CPU time of a whole frame, p99
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,13 +194,19 @@ def main() -> None:
     ]
     tables = "\n\n".join([countries, formats, layouts, per_condition, "\n".join(timing)])
     print(tables)
-    shares = [share(by_country[c])[0] for c in ("vietnam", "china")]
+    shares = [share(by_country[c])[0] for c in ("vietnam", "china", "") if by_country[c]]
     met_accuracy = all(s is not None and s >= TARGET_ACCURACY for s in shares)
-    met_time = p50 <= TARGET_FRAME_MS and 3 * p99 <= TARGET_TRUCK_MS
+    met_wrong = all_wrong / len(outcomes) <= TARGET_WRONG
+    cpu_p99 = _pct(cpu_ms, 0.99)
+
+    def said(met: bool) -> str:
+        return "met" if met else "NOT met"
+
     verdict = (
-        f"Targets: at least {TARGET_ACCURACY:.0%} exact per country — {'met' if met_accuracy else 'NOT met'}; "
-        f"a whole frame in at most {TARGET_FRAME_MS:.0f} ms at p50 ({p50:.0f} ms) and three hard frames of a truck in "
-        f"{TARGET_TRUCK_MS / 1000:.1f} s at p99 ({3 * p99 / 1000:.2f} s) — {'met' if met_time else 'NOT met'}."
+        f"Targets: at least {TARGET_ACCURACY:.0%} exact per country and for codes — {said(met_accuracy)}; "
+        f"wrong reads at most {TARGET_WRONG:.1%} ({all_wrong / len(outcomes):.1%}) — {said(met_wrong)}; "
+        f"at most {TARGET_CPU_MS:.0f} ms CPU a frame at p99 ({cpu_p99:.0f} ms; p50 {statistics.median(cpu_ms):.0f} ms) "
+        f"— {said(cpu_p99 <= TARGET_CPU_MS)}."
     )
     print(verdict)
     if args.record:

@@ -14,7 +14,7 @@ matched against the declared vehicles:
   learner, police, Hong Kong and Macau and consulate plates (学 警 港 澳 领).
 
 A read that differs from a declaration by one easily confused character
-(0/O/D, 1/I, 8/B, 5/S, 2/Z) is matched only with a flag for an officer. Container
+(0/O/D, 1/I, 8/B, 5/S, 2/Z, V/Y) is matched only with a flag for an officer. Container
 codes follow ISO 6346 and their check digit is verified.
 """
 
@@ -35,7 +35,7 @@ for _letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
 CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 CN_USES = "挂学警港澳领"  # the last character of trailer, learner, police, HK, Macau, consulate plates
 CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # GA 36 leaves out I and O
-CONFUSABLE = [set("0OD"), set("1I"), set("8B"), set("5S"), set("2Z")]
+CONFUSABLE = [set("0OD"), set("1I"), set("8B"), set("5S"), set("2Z"), set("VY")]
 _VN = re.compile(r"^(\d{2})([A-Z]{1,2}\d?)(\d{3})(\d{2})$")
 _VN_FOUR = re.compile(r"^(\d{2})([A-Z]{1,2}\d?)(\d{4})$")
 _CN_TAIL = rf"[0-9{CN_LETTERS}]"

@@ -249,6 +249,14 @@ class Recogniser:
             if lead[step, index] >= 0.01:
                 text.insert(0, self.characters[index])
                 scores.insert(0, float(lead[step, index]))
+        elif len(core) in (7, 8) and core[0] in _LETTERS and core[1] in _LETTERS and text[0] == core[0]:
+            # two letters and five or six more is a Chinese plate whose province character
+            # was read as a Latin letter (闽 as M): the likeliest province at that place
+            around = probs[max(0, steps[0] - 1) : steps[0] + 2] * self.province
+            step, index = (int(i) for i in np.unravel_index(int(around.argmax()), around.shape))
+            if around[step, index] >= 0.01:
+                text[0] = self.characters[index]
+                scores[0] = float(around[step, index])
         return "".join(text).strip(), float(np.mean(scores)) if scores else 0.0
 
 

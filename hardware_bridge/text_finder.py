@@ -324,7 +324,18 @@ def _stacked(upper: tuple[np.ndarray, float], lower: tuple[np.ndarray, float]) -
         return False  # a line of a plate holds two characters at least
     overlap = min(ax0 + aw, bx0 + bw) - max(ax0, bx0)
     gap = by0 - (ay0 + ah)
-    return overlap > 0.5 * min(aw, bw) and -0.3 * ah < gap < 0.8 * max(ah, bh) and 0.25 < aw / max(bw, 1) < 2.0 and max(ah, bh) < 2.5 * min(ah, bh)
+    return overlap > 0.5 * min(aw, bw) and -0.5 * ah < gap < 0.8 * max(ah, bh) and 0.25 < aw / max(bw, 1) < 2.0 and max(ah, bh) < 2.5 * min(ah, bh)
+
+
+def _over(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The top line of a two-line plate as wide as its bottom line: the detector often
+    finds only part of it ("·U" without its blurred province character), and a rear
+    plate's top line spans the plate."""
+    down = lower[3] - lower[0]
+    down = down / max(float(np.linalg.norm(down)), 1e-6)
+    depth = [float(np.dot(corner - lower[0], down)) for corner in upper]
+    t, b = min(depth), max(depth)
+    return np.array([lower[0] + down * t, lower[1] + down * t, lower[1] + down * b, lower[0] + down * b], np.float32)
 
 
 def _columns(boxes: Sequence[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
@@ -400,12 +411,15 @@ def regions(frame: np.ndarray, found: Sequence[tuple[np.ndarray, float]], limit:
         column = _column_cells(_rectify(frame, _tall(quad), 0.1))
         if column is not None:
             out.append(TextRegion((lay_in_a_row(column),), "column", _bbox(quad), score))
-    for upper in lines:
-        for lower in lines:
+    # words side by side make one line: "桂" and "A" spaced apart on a rear plate's top line
+    every = _rows(lines) + lines
+    for upper in every:
+        for lower in every:
             if lower is not upper and _stacked(upper, lower):
                 both = np.vstack([upper[0], lower[0]])
-                out.append(TextRegion((_rectify(frame, upper[0]), _rectify(frame, lower[0])), "two_line", _bbox(both), min(upper[1], lower[1])))
-    for quad, score in _rows(lines) + lines:
+                top = _over(upper[0], lower[0])
+                out.append(TextRegion((_rectify(frame, top), _rectify(frame, lower[0])), "two_line", _bbox(both), min(upper[1], lower[1])))
+    for quad, score in every:
         w, h = _sides(quad)
         if h < 6 or w < 10:
             continue
