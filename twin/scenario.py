@@ -156,8 +156,8 @@ class Stations(Strict):
 class Yard(Strict):
     cranes: Annotated[int, Field(ge=1, le=100)]
     crane_move: ServiceTime
-    staging_capacity_trucks: Annotated[int, Field(ge=1, le=10_000)]
-    stack_capacity_containers: Annotated[int, Field(ge=1, le=100_000)]
+    staging_capacity_trucks: Annotated[int, Field(ge=1, le=100_000)]  # queueing studies take it as unbounded
+    stack_capacity_containers: Annotated[int, Field(ge=1, le=1_000_000)]
     chargers: Annotated[int, Field(ge=0, le=200)]
     stations: Stations
     pickup_delay: ServiceTime  # receiving truck's arrival after the container leaves the far yard
