@@ -44,9 +44,10 @@ def absorb(port: int, count: int) -> tuple[float, int]:
     serials = [f"AGV-{i:03d}" for i in range(20)]
     link = VehicleLink("127.0.0.1", port, MAKER, {s: "2.1.0" for s in serials}, client_id="bench-master")
     link.start()
+    # each vehicle's headerIds count up, as the link takes states only in order
     payloads = [
-        (topic_name(MAKER, s, "state"), json.dumps(state_message(CarrierState(s, "o1", 0, "VN", 0, False, False, 80.0, False, None), k, MAKER)))
-        for k, s in enumerate(serials)
+        (topic_name(MAKER, s, "state"), json.dumps(state_message(CarrierState(s, "o1", 0, "VN", 0, False, False, 80.0, False, None), k // len(serials) + 1, MAKER)))
+        for k, s in ((k, serials[k % len(serials)]) for k in range(count))
     ]
     sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-vehicles")
     sender.max_queued_messages_set(0)
@@ -54,7 +55,7 @@ def absorb(port: int, count: int) -> tuple[float, int]:
     sender.loop_start()
     start = time.perf_counter()
     for k in range(count):
-        topic, payload = payloads[k % len(payloads)]
+        topic, payload = payloads[k]
         sender.publish(topic, payload, qos=0)
     deadline = time.monotonic() + 120
     while link.received + link.dropped < count and time.monotonic() < deadline:

@@ -117,7 +117,7 @@ class MixedRun:
             link = VehicleLink(
                 v.broker.host, v.broker.port, v.manufacturer,
                 {c.carrier: VehicleIdentity(c.version, c.manufacturer, c.serial, c.interface) for c in v.carriers},
-                client_id=f"master-control-{self.scenario.name}", state_timeout_s=v.state_timeout_s, site=site,
+                client_id=f"master-control-{self.scenario.name}", state_timeout_s=v.state_timeout_s, site=site, pace=self.speed or 1.0,
             )
             link.start(timeout)
             self.vehicle_link = link

@@ -34,16 +34,29 @@ errorReferences name it (orderId, or actionId), or with an action state FAILED. 
 such answer to a command this link sent is told to the controllers once, as a
 `CommandRefused` with the vehicle's own words and references, however many states
 still carry the error.
+
+Hostile or broken traffic: beyond the schema, each message is held to what the standard
+means (`vda5050_checks`: finite numbers, uint32 ids, a real timestamp, a charge in
+0..100, a position near the site), taken only in headerId order per vehicle and topic (a
+replayed or late one is dropped; a restarted vehicle may count from 0 again), and
+checked for plausibility: a position the vehicle could not have driven to since the
+last (a teleport; except after an initPosition this link sent), or an order this link
+never sent it (a foreign order), is refused. A refused message is refused whole:
+nothing of it is applied, the last good state stands. Each is counted, logged once per
+vehicle and reason (then at most once a minute), and shown to the operator as a WARNING
+in the vehicle's states (errorTypes `LINK_WARNINGS`) for a minute after the last one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -69,16 +82,34 @@ from hardware_bridge.vda5050 import (
     BadMessage,
     Factsheet,
     Topic,
+    action_states,
     carrier_state,
     decode,
     error_references,
     error_text,
     factsheet_facts,
     instant_actions_message,
+    localised,
     major,
     order_message,
+    robot_position,
     schema_errors,
     topic_name,
+)
+from hardware_bridge.vda5050_checks import (
+    DEFAULT_SPEED_MPS,
+    FOREIGN_ORDER,
+    REFUSED,
+    Alarm,
+    Fix,
+    HeaderOrder,
+    LogOnce,
+    Problem,
+    jump_problem,
+    live_alarms,
+    message_problem,
+    raise_alarm,
+    site_area,
 )
 
 log = logging.getLogger(__name__)
@@ -123,12 +154,19 @@ class VehicleStatus:
     factsheet: Factsheet | None = None
     factsheet_notes: list[str] = field(default_factory=list)  # what it cannot do of what is asked
     factsheet_asked: bool = False
+    # what its messages are checked against: headerIds taken per topic, its last position
+    header_order: HeaderOrder = field(default_factory=lambda: HeaderOrder(10.0))
+    fix: Fix | None = None
+    relocate_until: float = -math.inf  # an initPosition was sent: its position may jump until then
+    refused: Counter[str] = field(default_factory=Counter)  # messages not taken, per LINK_WARNINGS code
+    alarms: dict[str, Alarm] = field(default_factory=dict)  # shown to the operator while they go on
 
     def topic(self, topic: Topic) -> str:
         return topic_name(self.manufacturer, self.serial_number, topic, major(self.version), self.interface)
 
 
 REMEMBERED = 32  # orders and instant actions per vehicle whose refusal can still be told
+RELOCATE_S = 30.0  # wall seconds after an initPosition within which a vehicle's position may jump
 
 
 def _remember(sent: dict[str, Any], key: str, value: Any) -> None:
@@ -164,12 +202,21 @@ class VehicleLink:
         client_id: str = "master-control",
         state_timeout_s: float = 10.0,
         site: VehicleMap | None = None,
+        pace: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`vehicles` maps each carrier id to the VDA 5050 version its vehicle speaks, or to
         its whole identity; `site` is the map whose node positions every order carries
-        (none: line-guided orders)."""
+        (none: line-guided orders). `pace` is how many times the wall clock the vehicles
+        live (a run sped up N times has them drive N times as fast): their top speed is
+        scaled by it when a position jump is judged."""
+        if not (math.isfinite(pace) and pace > 0):
+            raise ValueError(f"pace must be a positive number, not {pace}")
         self.host, self.port, self.manufacturer = host, port, manufacturer
         self.site = site
+        self.pace = pace
+        self.clock = clock
+        self._area = site_area(site)
         self.status: dict[str, VehicleStatus] = {}
         for carrier, who in vehicles.items():
             who = VehicleIdentity(who) if isinstance(who, str) else who
@@ -184,10 +231,14 @@ class VehicleLink:
                 raise ValueError(f"carriers {self._by_topic[key].serial} and {v.serial} are both {'/'.join(key)} on the broker")
             self._by_topic[key] = v
         self.state_timeout_s = state_timeout_s
+        for v in self.status.values():  # a silence past the timeout may be a restart
+            v.header_order.gap_s = state_timeout_s
         self.inbox: queue.Queue[Event] = queue.Queue()
         self.received = 0
-        self.dropped = 0
+        self.dropped = 0  # every message not taken, refused ones included
+        self.refused: Counter[str] = Counter()  # of those, the ones from a vehicle, per LINK_WARNINGS code
         self.sent = 0
+        self._log = LogOnce(log, clock=clock)
         self._lock = threading.Lock()
         self._connected = threading.Event()
         # held commands of vehicles back online, sent by `drain`: never publish from a paho callback
@@ -278,6 +329,8 @@ class VehicleLink:
             else:
                 for a in command.actions:
                     _remember(vehicle.actions_sent, a.action_id, a.action_type)
+                    if a.action_type == "initPosition":  # it is placed anew: its position may jump
+                        vehicle.relocate_until = self.clock() + RELOCATE_S
         self.client.publish(vehicle.topic(topic), json.dumps(message), qos=0)
         self.sent += 1
 
@@ -296,25 +349,40 @@ class VehicleLink:
             self._broken(vehicle)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            self.receive(msg.topic, bytes(msg.payload))
+        except Exception:  # whatever a message does, the network thread must live on
+            self.dropped += 1
+            kind = msg.topic.rsplit("/", 1)[-1][:40]
+            self._log.warning(("unreadable", kind), f"dropped a message on {msg.topic[:200]} that could not be read", exc_info=True)
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        """Take in one message from the broker (on the network thread)."""
         self.received += 1
-        parts = msg.topic.split("/")
+        parts = topic.split("/")
         if len(parts) != 5:
-            return self._drop(f"{msg.topic}: not a vehicle of this link")
+            return self._drop(f"{topic[:200]}: not a vehicle of this link")
         kind = parts[4]
         vehicle = self._by_topic.get((parts[0], parts[2], parts[3]))
         if vehicle is None or kind not in ("state", "connection", "factsheet", "visualization"):
-            return self._drop(f"{msg.topic}: not a vehicle of this link")
+            return self._drop(f"{topic[:200]}: not a vehicle of this link")
         serial = vehicle.serial
         if parts[1] != major(vehicle.version):
-            return self._drop(f"{msg.topic}: {serial} speaks VDA 5050 {vehicle.version}, not {parts[1]}")
+            return self._refuse(vehicle, Problem(REFUSED, "version", f"{topic}: it speaks VDA 5050 {vehicle.version}, not {parts[1]}"))
         try:
-            message = decode(kind, msg.payload)  # type: ignore[arg-type]
+            message = decode(kind, payload)  # type: ignore[arg-type]
         except BadMessage as exc:
-            return self._drop(f"{serial}: {exc}")
+            return self._refuse(vehicle, Problem(REFUSED, f"{kind} schema", str(exc)))
         if (message["manufacturer"], message["serialNumber"]) != (vehicle.manufacturer, vehicle.serial_number):
-            return self._drop(f"{serial}: the message names {message['manufacturer']} {message['serialNumber']}")
+            named = f"{message['manufacturer']} {message['serialNumber']}"[:200]
+            return self._refuse(vehicle, Problem(REFUSED, "identity", f"the message names {named}"))
         if major(str(message["version"])) != parts[1]:
-            return self._drop(f"{serial}: a version {message['version']} message on a {parts[1]} topic")
+            return self._refuse(vehicle, Problem(REFUSED, "version", f"a version {str(message['version'])[:40]} message on a {parts[1]} topic"))
+        now = self.clock()
+        problem = self._problem(vehicle, kind, message, now)
+        if problem is not None:
+            return self._refuse(vehicle, problem)
+        self._taken(vehicle, kind, message, now)
         if kind == "connection":
             self._on_connection(vehicle, message["connectionState"])
         elif kind == "factsheet":
@@ -334,18 +402,72 @@ class VehicleLink:
             for report in reports:  # after the state that says where it stands
                 self.inbox.put(report)
 
+    # --- what a message must be before it is taken --------------------------------------------
+
+    def _problem(self, vehicle: VehicleStatus, kind: str, message: dict[str, Any], now: float) -> Problem | None:
+        """Why a valid message is not to be taken: out of range, out of order, implausible."""
+        problem = message_problem(kind, message, self._area)
+        if problem is not None:
+            return problem
+        # a lost connection is taken whatever its headerId: a last will carries the one it was set up with
+        if not (kind == "connection" and message["connectionState"] != "ONLINE"):
+            problem = vehicle.header_order.problem(kind, message["headerId"], now)
+            if problem is not None:
+                return problem
+        if kind == "state" and self._foreign(vehicle, message["orderId"]):
+            return Problem(FOREIGN_ORDER, "foreign order", f"its state names order {message['orderId']!r}, which master control never sent it")
+        at = robot_position(message) if kind in ("state", "visualization") else None
+        if at is not None and localised(message, at) and now >= vehicle.relocate_until:
+            return jump_problem(vehicle.fix, Fix(float(at["x"]), float(at["y"]), str(at["mapId"]), now), self._top_speed(vehicle))
+        return None
+
+    def _foreign(self, vehicle: VehicleStatus, order_id: str) -> bool:
+        """An order it was never sent, nor the one it last said it drives, nor none. Before
+        its first state is taken any order is its own: one from before master control
+        started, for the controllers to reconcile."""
+        if order_id == "" or vehicle.last_state is None or order_id == vehicle.last_state.order_id:
+            return False
+        with self._lock:
+            return order_id not in vehicle.orders_sent
+
+    def _top_speed(self, vehicle: VehicleStatus) -> float:
+        """Its factsheet's top speed, else a default above any carrier's, at the run's pace."""
+        facts = vehicle.factsheet
+        speed = facts.speed_max_mps if facts is not None and math.isfinite(facts.speed_max_mps) and facts.speed_max_mps > 0 else DEFAULT_SPEED_MPS
+        return speed * self.pace
+
+    def _taken(self, vehicle: VehicleStatus, kind: str, message: dict[str, Any], now: float) -> None:
+        """What the checks of the next messages go by: its headerId, its position."""
+        if kind == "connection":
+            if message["connectionState"] != "ONLINE":
+                return
+            vehicle.header_order.restart()  # back online: a restarted vehicle counts again from 0
+        vehicle.header_order.take(kind, message["headerId"], now)
+        at = robot_position(message) if kind in ("state", "visualization") else None
+        if at is not None and localised(message, at):
+            vehicle.fix = Fix(float(at["x"]), float(at["y"]), str(at["mapId"]), now)
+
+    def _refuse(self, vehicle: VehicleStatus, problem: Problem) -> None:
+        """Not taken: counted, logged once per vehicle and reason, shown to the operator."""
+        self.dropped += 1
+        self.refused[problem.code] += 1
+        vehicle.refused[problem.code] += 1
+        with self._lock:
+            raise_alarm(vehicle.alarms, problem, self.clock())
+        self._log.warning((vehicle.serial, problem.key), f"dropped a message of {vehicle.serial}: {problem.text}")
+
     def _on_visualization(self, vehicle: VehicleStatus, message: dict[str, Any]) -> None:
         """Its position between states, for its marker: only where it knows where it is,
         in the site's map."""
-        at = message.get("mobileRobotPosition") or message.get("agvPosition")
-        if not at or not at.get("localized", at.get("positionInitialized", True)) or not self._on_site_map(vehicle, message):
+        at = robot_position(message)
+        if not at or not localised(message, at) or not self._on_site_map(vehicle, message):
             return
         self.inbox.put(VehiclePosition(vehicle.serial, float(at["x"]), float(at["y"]), float(at["theta"])))
 
     def _on_site_map(self, vehicle: VehicleStatus, message: dict[str, Any]) -> bool:
         """Whether the position it reports is in the site's map: a position in another map
         (its own, or a map not yet switched) would put its marker in the wrong place."""
-        at = message.get("mobileRobotPosition") or message.get("agvPosition") or {}
+        at = robot_position(message) or {}
         if self.site is None or at.get("mapId") == self.site.map_id:
             return True
         if vehicle.foreign_map != at.get("mapId"):
@@ -389,7 +511,7 @@ class VehicleLink:
                     vehicle.failed_seen.add(named["actionId"])
         vehicle.errors_seen = frozenset(seen)
         vehicle.failed_seen.intersection_update(actions)  # only those it may still report
-        states = [*(message.get("actionStates") or []), *(message.get("instantActionStates") or [])]
+        states = action_states(message)
         # a cancelOrder fails what is left of the order's actions, as it should: no refusal
         cancelling = any(
             actions.get(s["actionId"]) == "cancelOrder" and s["actionStatus"] in ("RUNNING", "FINISHED") for s in states
@@ -419,7 +541,7 @@ class VehicleLink:
         with self._lock:
             actions = dict(vehicle.actions_sent)
         out: list[ActionState] = []
-        for state in [*(message.get("actionStates") or []), *(message.get("instantActionStates") or [])]:
+        for state in action_states(message):
             action_id, status = state["actionId"], state["actionStatus"]
             if action_id not in actions or vehicle.action_status.get(action_id) == status:
                 continue
@@ -433,10 +555,19 @@ class VehicleLink:
 
     def _drop(self, why: str) -> None:
         self.dropped += 1
-        log.warning("dropped a message: %s", why)
+        self._log.warning(why.split(":", 1)[0], f"dropped a message: {why}")
 
     def _on_state(self, vehicle: VehicleStatus, state: CarrierState) -> None:
-        vehicle.last_state, vehicle.last_state_at = state, time.monotonic()
+        now = self.clock()
+        with self._lock:
+            alarms = live_alarms(vehicle.alarms, now)
+        if alarms:  # shown as its own warnings are: the carrier works on
+            state = replace(
+                state,
+                warnings=state.warnings + tuple(a.code for a in alarms),
+                error_texts=state.error_texts + tuple(a.words(now) for a in alarms),
+            )
+        vehicle.last_state, vehicle.last_state_at = state, now
         if not vehicle.online:
             self._back_online(vehicle)
         self.inbox.put(state)
@@ -460,6 +591,7 @@ class VehicleLink:
     def _broken(self, vehicle: VehicleStatus) -> None:
         with self._lock:
             was_online, vehicle.online = vehicle.online, False
+            vehicle.header_order.restart()  # when it is back it may have restarted its counts
         if was_online and vehicle.last_state is not None:
             errors = (*vehicle.last_state.errors, CONNECTION_BROKEN)
             self.inbox.put(replace(vehicle.last_state, errors=errors, driving=False))
@@ -468,7 +600,7 @@ class VehicleLink:
 
     def check_timeouts(self) -> None:
         """A vehicle whose last state is older than the timeout counts as disconnected."""
-        now = time.monotonic()
+        now = self.clock()
         for vehicle in self.status.values():
             if vehicle.online and vehicle.last_state is not None and now - vehicle.last_state_at > self.state_timeout_s:
                 self._broken(vehicle)

@@ -274,12 +274,38 @@ def decode(topic: Topic, payload: bytes, max_bytes: int = MAX_PAYLOAD_BYTES) -> 
         message = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadMessage(f"{topic}: not JSON ({exc})") from None
+    except RecursionError:  # nested deeper than the reader goes: no message of the standard is
+        raise BadMessage(f"{topic}: nested too deep") from None
     if not isinstance(message, dict):
         raise BadMessage(f"{topic}: a JSON object is required, not {type(message).__name__}")
     problems = schema_errors(topic, message)
     if problems:
         raise BadMessage(f"{topic}: " + "; ".join(problems[:5]))
     return message
+
+
+def speaks_v3(message: dict[str, Any]) -> bool:
+    """Whether a message is read by the 3.0 names, as its schema was chosen (`schema_errors`):
+    a field of the other version is no more than an unknown property, of any shape."""
+    version = message.get("version")
+    return isinstance(version, str) and version[:2] == "3."
+
+
+def robot_position(message: dict[str, Any]) -> dict[str, Any] | None:
+    """Its agvPosition (3.0: mobileRobotPosition), if it gives one."""
+    at = message.get("mobileRobotPosition" if speaks_v3(message) else "agvPosition")
+    return at if isinstance(at, dict) else None
+
+
+def localised(message: dict[str, Any], at: dict[str, Any]) -> bool:
+    """Whether the vehicle says it knows where it is (2.x positionInitialized, 3.0 localized)."""
+    return bool(at.get("localized" if speaks_v3(message) else "positionInitialized", True))
+
+
+def action_states(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Its actionStates, and in 3.0 its instantActionStates."""
+    states = list(message.get("actionStates") or [])
+    return states + list(message.get("instantActionStates") or []) if speaks_v3(message) else states
 
 
 # levels at which a vehicle cannot go on with its order (3.0 adds URGENT and CRITICAL)
@@ -295,12 +321,13 @@ def carrier_state(message: dict[str, Any]) -> CarrierState:
     mobileRobotPosition) is kept in its map frame; a vehicle that says it is not
     localised does not know where it stands. Its information is kept for people only."""
     loads = message.get("loads") or []
-    battery = message.get("powerSupply") or message["batteryState"]
+    v3 = speaks_v3(message)
+    battery = message["powerSupply" if v3 else "batteryState"]
     held = _not_under_control(message)
     violated = message["safetyState"]["fieldViolation"]
-    at = message.get("mobileRobotPosition") or message.get("agvPosition")
+    at = robot_position(message)
     position = (float(at["x"]), float(at["y"]), float(at["theta"])) if at else None
-    initialized = bool(at.get("localized", at.get("positionInitialized", True))) if at else True
+    initialized = localised(message, at) if at else True
     return CarrierState(
         device_id=message["serialNumber"],
         order_id=message["orderId"],
@@ -309,7 +336,7 @@ def carrier_state(message: dict[str, Any]) -> CarrierState:
         last_node_sequence_id=message["lastNodeSequenceId"],
         driving=message["driving"],
         paused=bool(message.get("paused", False)),
-        battery_pct=float(battery.get("stateOfCharge", battery.get("batteryCharge", 0.0))),
+        battery_pct=float(battery["stateOfCharge" if v3 else "batteryCharge"]),
         charging=battery["charging"],
         load=loads[0].get("loadId") if loads else None,
         errors=tuple(e["errorType"] for e in message["errors"] if e["errorLevel"] in STOPPING_LEVELS) + tuple(held),
@@ -343,7 +370,7 @@ def _not_under_control(message: dict[str, Any]) -> dict[str, str]:
     if mode not in UNDER_CONTROL:
         held[f"operatingMode {mode}"] = f"operatingMode {mode}: not under master control until it is AUTOMATIC again"
     safety = message["safetyState"]
-    stop = safety.get("activeEmergencyStop", safety.get("eStop", "NONE"))  # 3.0, 2.x
+    stop = safety["activeEmergencyStop" if speaks_v3(message) else "eStop"]
     if stop != "NONE":
         held[f"eStop {stop}"] = f"emergency stop {stop}: {E_STOPS.get(stop, 'to be acknowledged')}"
     return held

@@ -157,12 +157,14 @@ def test_a_position_in_another_map_is_not_read_as_one_in_the_sites(broker: Broke
     serial = "AGV-930"
     # its orders place the nodes in another map, so it reports its positions there
     with emulated(broker, serial, site=replace(SITE, map_id="other-map")) as (_, link, sink):
+        link.port_for(serial).accept(replace(route("o1", 10.0, released=3), device_id=serial))
+        until(link, sink, lambda: sink.states()[-1].order_finished)
+        # a second link that only reads: started once the order is taken, as its first state
+        # is the only one that may name an order it did not send
         reader = VehicleLink("127.0.0.1", broker.port, MAKER, {serial: "2.1.0"}, client_id="site-reader", site=SITE)
         reader.start()
         read = type(sink)()
         try:
-            link.port_for(serial).accept(replace(route("o1", 10.0, released=3), device_id=serial))
-            until(link, sink, lambda: sink.states()[-1].order_finished)
             until(reader, read, lambda: bool(read.states()) and read.states()[-1].order_finished)
         finally:
             reader.stop()
