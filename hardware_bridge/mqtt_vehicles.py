@@ -234,7 +234,7 @@ class VehicleLink:
         for v in self.status.values():  # a silence past the timeout may be a restart
             v.header_order.gap_s = state_timeout_s
         self.inbox: queue.Queue[Event] = queue.Queue()
-        self.received = 0
+        self.received = 0  # messages handled to the end: what they gave is in the inbox
         self.dropped = 0  # every message not taken, refused ones included
         self.refused: Counter[str] = Counter()  # of those, the ones from a vehicle, per LINK_WARNINGS code
         self.sent = 0
@@ -358,7 +358,12 @@ class VehicleLink:
 
     def receive(self, topic: str, payload: bytes) -> None:
         """Take in one message from the broker (on the network thread)."""
-        self.received += 1
+        try:
+            self._receive(topic, payload)
+        finally:  # counted only once what it gave is in the inbox, so a reader can wait on it
+            self.received += 1
+
+    def _receive(self, topic: str, payload: bytes) -> None:
         parts = topic.split("/")
         if len(parts) != 5:
             return self._drop(f"{topic[:200]}: not a vehicle of this link")

@@ -756,10 +756,18 @@ def test_hostile_states_amid_a_real_vehicles_do_not_change_what_the_controllers_
             hostile.stop()
         vehicle.stop()
         driving.join(5)
-    try:
+    heard = [-1, time.monotonic()]  # how many the tap has had, and since when
+
+    def quiet() -> bool:
+        """The tap has had nothing new for half a second and the link has handled as many."""
         with tap.lock:
             count = sum(kind in ("state", "connection", "factsheet", "visualization") for kind, _ in tap.messages)
-        until(lambda: link.received >= count, 5)
+        if count != heard[0]:
+            heard[:] = [count, time.monotonic()]
+        return link.received >= count and time.monotonic() - heard[1] > 0.5
+
+    try:  # the last messages may still be on their way to the tap and to the link
+        until(quiet, 10)
         link.drain(sink)
     finally:
         link.stop()
