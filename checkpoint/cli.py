@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     run.add_argument("--progress-s", type=_positive, default=10.0,
                      help="wall seconds between progress lines (default 10)")
+    run.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the journal (default ./data)")
+    _journal_arguments(run)
 
     serve = sub.add_parser("serve", help="run the twin live with the control room on the web")
     serve.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
@@ -94,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--start", choices=("now", "midnight"), default="now",
                        help="open the live twin at the gate's present time of day (simulated up to it first), "
                             "or at midnight (default: now; a run with bridged devices opens at midnight)")
+    _journal_arguments(serve)
+
+    replay = sub.add_parser("replay", help="feed a journal's run back through the controllers and check their commands")
+    replay.add_argument("journal", type=Path, help="the journal file (journal.sqlite in the data folder)")
+    replay.add_argument("--run", type=_count, dest="run_id", help="the run's id (default: the last run)")
+    replay.add_argument("--controller", choices=CONTROLLER_NAMES,
+                        help="replay into another controller than the run's, to see where it would decide otherwise")
+    replay.add_argument("--list", action="store_true", help="list the journal's runs and stop")
 
     user = sub.add_parser("user", help="manage control-room users")
     user_cmds = user.add_subparsers(dest="user_command", required=True)
@@ -135,6 +145,22 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--exception-responses", action="store_true",
                       help="answer every read with a Modbus exception (device failure), to test what the master makes of it")
     return parser
+
+
+def _journal_arguments(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--journal", type=Path,
+                     help="the journal, where every event and command is written before it is acted on "
+                          "(default: journal.sqlite in the data folder)")
+    cmd.add_argument("--no-journal", action="store_true", help="keep no journal")
+
+
+def _open_journal(args: argparse.Namespace) -> Any:
+    """The journal of a control run, unless turned off."""
+    from checkpoint.journal import JournalDb
+
+    if args.no_journal:
+        return None
+    return JournalDb(args.journal if args.journal is not None else args.data_dir / "journal.sqlite")
 
 
 def _port(text: str) -> int:
@@ -230,7 +256,7 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
     scenario = load_scenario(args.scenario)
     if args.speed is not None and args.speed > SPEED_MAX:
         raise ScenarioError(f"--speed: at most {SPEED_MAX:g}, not {args.speed}")
-    mixed = MixedRun(scenario, speed=args.speed, seed=args.seed, controller=args.controller)
+    mixed = MixedRun(scenario, speed=args.speed, seed=args.seed, controller=args.controller, journal=_open_journal(args))
     try:
         mixed.open()
     except (ConnectionError, TimeoutError) as exc:
@@ -351,7 +377,8 @@ def serve(args: argparse.Namespace, console: Console) -> int:
             return 2
     try:
         start = present_time_of_day() if args.start == "now" else 0.0
-        live = LiveTwin(scenario, seed=args.seed, speed=args.speed, controller=args.controller, start_at_s=start)
+        live = LiveTwin(scenario, seed=args.seed, speed=args.speed, controller=args.controller, start_at_s=start,
+                        journal=_open_journal(args))
     except (ConnectionError, TimeoutError) as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2
@@ -391,6 +418,35 @@ def emulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def replay(args: argparse.Namespace, console: Console) -> int:
+    from checkpoint.journal import JournalDb, JournalError
+    from checkpoint.replay import replay as run_replay
+
+    try:
+        db = JournalDb(args.journal, create=False)
+        if args.list:
+            for run in db.runs():
+                ended = run.ended_at or "cut short"
+                console.print(f"run {run.run_id}: {run.mode} {run.scenario_name}, controller {run.controller}, "
+                              f"seed {run.seed}, started {run.started_at}, ended {ended}, "
+                              f"{db.entry_count(run.run_id)} entries", highlight=False)
+            return 0
+        result = run_replay(db, args.run_id, args.controller)
+    except JournalError as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    run = result.run
+    console.print(f"run {run.run_id} ({run.mode} {run.scenario_name}) replayed into {result.controller}: "
+                  f"{result.events} events, {result.commands} commands compared", highlight=False)
+    if result.divergence is not None:
+        console.print(result.divergence.describe(), highlight=False, markup=False)
+        return 1
+    if result.cut_short:
+        console.print("the run was cut short: its last event has no recorded answer", highlight=False)
+    console.print("the controller issued the same commands", highlight=False)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console()
@@ -409,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args, console)
         if args.command == "user":
             return manage_users(args, console)
+        if args.command == "replay":
+            return replay(args, console)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2

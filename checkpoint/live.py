@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
+from checkpoint.journal import JournalDb
 from checkpoint.mixed import MixedRun
 from checkpoint.site_map import site_geojson
 from checkpoint.snapshot import carrier_view, site_snapshot
@@ -103,12 +104,13 @@ class LiveTwin:
         controller: str | None = None,
         t0: float | None = None,
         start_at_s: float = 0.0,
+        journal: JournalDb | None = None,
     ) -> None:
         """`start_at_s`: the model time the live run opens at, reached by simulating there
         at full speed first (`present_time_of_day()` opens it at the gate's present time;
         a run with bridged devices always opens at 0)."""
         self.scenario = scenario
-        self.mixed = MixedRun(scenario, speed=speed, seed=seed, controller=controller)
+        self.mixed = MixedRun(scenario, speed=speed, seed=seed, controller=controller, journal=journal, mode="serve")
         self.world = self.mixed.open()
         self.console = ConsoleDevice()
         self.world.runtime.attach(self.console)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from checkpoint.bridged import Bridges, MirroredDevices
+from checkpoint.journal import JournalDb, JournalWriter, RunHeader
 from controllers.layout import YARD_NODE
 from controllers.limits import SPEED_MAX
 from controllers.messages import Side
@@ -44,7 +45,10 @@ class MixedRun:
     seed: int | None = None
     controller: str | None = None
     connect_timeout_s: float = 10.0
+    journal: JournalDb | None = None  # where every event and command is written before it is acted on
+    mode: str = "run"  # the journal's name for what kind of run this is
     world: World = field(init=False)
+    journal_writer: JournalWriter | None = field(default=None, init=False)
     sources: list[Source] = field(default_factory=list, init=False)
     vehicle_link: Any = field(default=None, init=False)
     bridges: Bridges = field(default_factory=Bridges, init=False)
@@ -105,6 +109,11 @@ class MixedRun:
         seed = self.scenario.seed if self.seed is None else self.seed
         self.mirrors = MirroredDevices(self.bridges, seed)
         self.world = World(self.scenario, seed=self.seed, controller=self.controller, devices=self.mirrors)
+        if self.journal is not None:
+            header = RunHeader(self.mode, self.scenario.name, self.scenario.model_dump(mode="json"),
+                               self.world.controller_name, self.world.seed)
+            self.journal_writer = self.journal.writer(self.journal.new_run(header), durable=True)
+            self.world.runtime.journal = self.journal_writer
         return self.world
 
     def _connect(self, devices: Devices) -> None:
@@ -159,6 +168,9 @@ class MixedRun:
             except Exception as exc:  # closing must reach every device
                 log.warning("closing %s: %s", type(source).__name__, exc)
         self.sources.clear()
+        if self.journal_writer is not None:  # stopped as it should: the run is marked ended
+            self.journal_writer.close()
+            self.journal_writer = None
 
     # --- running ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ to and from the protocols at its edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -369,6 +370,16 @@ Command = Order | InstantActions | CraneCommand | BarrierCommand | WeighDecision
 
 @dataclass(slots=True)
 class Journal:
-    """A record of what a runtime delivered, for replaying a run into a controller."""
+    """A record in memory of what a runtime delivered and what the controller answered."""
 
     entries: list[tuple[float, Event]] = field(default_factory=list)
+    answers: list[tuple[float, tuple[Command, ...]]] = field(default_factory=list)  # the start's first
+
+    def started(self, now: float) -> None:
+        pass
+
+    def delivered(self, now: float, event: Event) -> None:
+        self.entries.append((now, event))
+
+    def issued(self, now: float, commands: Sequence[Command]) -> None:
+        self.answers.append((now, tuple(commands)))

@@ -10,11 +10,11 @@ re-entrantly, so the controller always sees one event at a time.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Protocol
 
-from controllers.messages import Command, CommandRefused, Event, Journal, SetTimer, TimerFired
+from controllers.messages import Command, CommandRefused, Event, SetTimer, TimerFired
 from controllers.ports import Controller, DevicePort, Refusal
 
 
@@ -26,12 +26,23 @@ class Clock(Protocol):
         """Run `callback` once, `delay_s` seconds from now."""
 
 
+class JournalPort(Protocol):
+    """Where a runtime writes what it does, each entry before it is acted on: the start,
+    every event before the controller sees it, every answer before it reaches a device."""
+
+    def started(self, now: float) -> None: ...
+
+    def delivered(self, now: float, event: Event) -> None: ...
+
+    def issued(self, now: float, commands: Sequence[Command]) -> None: ...
+
+
 class UnknownDevice(LookupError):
     """A command named a device the runtime has no port for."""
 
 
 class Runtime:
-    def __init__(self, clock: Clock, controller: Controller, journal: Journal | None = None) -> None:
+    def __init__(self, clock: Clock, controller: Controller, journal: JournalPort | None = None) -> None:
         self.clock = clock
         self.controller = controller
         self.journal = journal
@@ -50,7 +61,10 @@ class Runtime:
     def start(self) -> None:
         self._busy = True
         try:
-            self._dispatch(self.controller.start(self.clock.now()))
+            now = self.clock.now()
+            if self.journal is not None:
+                self.journal.started(now)
+            self._dispatch(self.controller.start(now), now)
         finally:
             self._busy = False
         self._drain()
@@ -67,13 +81,15 @@ class Runtime:
                 ev = self._pending.popleft()
                 now = self.clock.now()
                 if self.journal is not None:
-                    self.journal.entries.append((now, ev))
+                    self.journal.delivered(now, ev)
                 self.events_delivered += 1
-                self._dispatch(self.controller.on_event(ev, now))
+                self._dispatch(self.controller.on_event(ev, now), now)
         finally:
             self._busy = False
 
-    def _dispatch(self, commands: list[Command]) -> None:
+    def _dispatch(self, commands: list[Command], now: float) -> None:
+        if self.journal is not None:
+            self.journal.issued(now, commands)
         for cmd in commands:
             self.commands_sent += 1
             if isinstance(cmd, SetTimer):
