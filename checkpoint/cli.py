@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
+from checkpoint.journal import JournalError
 from controllers.limits import CONTROLLER_NAMES, SPEED_MAX
 from twin.scenario import ScenarioError, load_scenario
 
@@ -99,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     _journal_arguments(serve)
 
     replay = sub.add_parser("replay", help="feed a journal's run back through the controllers and check their commands")
-    replay.add_argument("journal", type=Path, help="the journal file (journal.sqlite in the data folder)")
+    replay.add_argument("journal", metavar="JOURNAL", help="the journal: its SQLite file (journal.sqlite in the data folder) or a postgresql:// URL")
     replay.add_argument("--run", type=_count, dest="run_id", help="the run's id (default: the last run)")
     replay.add_argument("--controller", choices=CONTROLLER_NAMES,
                         help="replay into another controller than the run's, to see where it would decide otherwise")
@@ -148,9 +149,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _journal_arguments(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--journal", type=Path,
-                     help="the journal, where every event and command is written before it is acted on "
-                          "(default: journal.sqlite in the data folder)")
+    cmd.add_argument("--journal", metavar="FILE_OR_URL",
+                     help="the journal, where every event and command is written before it is acted on: a SQLite "
+                          "file or a postgresql:// URL (default: journal.sqlite in the data folder)")
     cmd.add_argument("--no-journal", action="store_true", help="keep no journal")
 
 
@@ -419,7 +420,7 @@ def emulate(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace, console: Console) -> int:
-    from checkpoint.journal import JournalDb, JournalError
+    from checkpoint.journal import JournalDb
     from checkpoint.replay import replay as run_replay
 
     try:
@@ -468,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             return replay(args, console)
     except ScenarioError as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    except JournalError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

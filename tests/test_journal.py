@@ -4,20 +4,23 @@ named."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, get_args
 
+import psycopg
 import pytest
 from conftest import ROOT, make_scenario, reference_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from postgres import Postgres
 
 from checkpoint.journal import JournalDb, JournalError, RunHeader
 from checkpoint.replay import replay
@@ -36,6 +39,32 @@ from controllers.messages import (
 from controllers.runtime import Runtime
 from twin.world import World
 
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """Debian's PostgreSQL on 127.0.0.1, for this module's tests."""
+    server = Postgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+def new_database(server: Postgres) -> str:
+    name = f"journal_{next(_databases)}"
+    with psycopg.connect(server.url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return server.url_of(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a journal goes: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "journal.sqlite")
+    return new_database(request.getfixturevalue("postgres"))
+
 
 def short_scenario(hours: float = 3.0) -> Any:
     data = reference_data()
@@ -48,7 +77,7 @@ def header_of(scenario: Any, controller: str = "fifo", mode: str = "simulate") -
     return RunHeader(mode, scenario.name, scenario.model_dump(mode="json"), controller, scenario.seed)
 
 
-def journaled_run(path: Path, controller: str = "fifo", hours: float = 3.0) -> tuple[JournalDb, World]:
+def journaled_run(path: Path | str, controller: str = "fifo", hours: float = 3.0) -> tuple[JournalDb, World]:
     scenario = short_scenario(hours)
     db = JournalDb(path)
     world = World(scenario, controller=controller)
@@ -103,18 +132,18 @@ class ManualClock:
         pass
 
 
-def last_entries(path: Path, n: int) -> list[tuple[str, Any]]:
+def last_entries(where: str, n: int) -> list[tuple[str, Any]]:
     """The newest entries as another process would read them: only what is committed."""
-    other = sqlite3.connect(path)
+    other = JournalDb(where, create=False)
     try:
-        rows = other.execute("SELECT kind, body FROM journal_entries ORDER BY seq DESC LIMIT ?", (n,)).fetchall()
+        entries = list(other.entries(other.run().run_id))[-n:]
     finally:
         other.close()
-    return [(kind, json.loads(body)) for kind, body in reversed(rows)]
+    return [(e.kind, to_plain(e.event) if e.event else [to_plain(c) for c in e.commands]) for e in entries]
 
 
-def test_each_event_and_each_answer_is_committed_before_it_is_acted_on(tmp_path: Path) -> None:
-    path = tmp_path / "journal.sqlite"
+def test_each_event_and_each_answer_is_committed_before_it_is_acted_on(where: str) -> None:
+    path = where
     db = JournalDb(path)
     seen: list[Any] = []
 
@@ -147,8 +176,8 @@ def test_each_event_and_each_answer_is_committed_before_it_is_acted_on(tmp_path:
 # --- replay ---------------------------------------------------------------------------------
 
 
-def test_a_recorded_run_replays_to_the_same_commands(tmp_path: Path) -> None:
-    db, world = journaled_run(tmp_path / "journal.sqlite", "greedy")
+def test_a_recorded_run_replays_to_the_same_commands(where: str) -> None:
+    db, world = journaled_run(where, "greedy")
     result = replay(db)
     assert result.divergence is None and not result.cut_short
     assert result.events == world.runtime.events_delivered > 1000
@@ -290,3 +319,16 @@ def _types(union: Any) -> Sequence[type]:
 def test_the_codec_knows_every_event_and_command() -> None:
     assert set(MESSAGE_TYPES) == {t.__name__ for t in (*_types(Event), *_types(Command))}
     assert {CommandRefused.__name__, WeighDecision.__name__} <= set(MESSAGE_TYPES)
+
+
+def test_a_control_run_can_keep_its_journal_in_postgresql(postgres: Postgres) -> None:
+    url = new_database(postgres)
+    ran = checkpoint("run", "scenarios/huu_nghi_4lane.yaml", "--speed", "1000", "--duration-min", "30", "--quiet",
+                     "--journal", url)
+    assert ran.returncode == 0, ran.stderr
+    same = checkpoint("replay", url)
+    assert same.returncode == 0 and "the controller issued the same commands" in same.stdout, same.stdout + same.stderr
+    nowhere = f"postgresql://nobody:secret@127.0.0.1:{postgres.port + 1}/none"
+    refused = checkpoint("run", "scenarios/huu_nghi_4lane.yaml", "--duration-min", "1", "--quiet", "--journal", nowhere)
+    assert refused.returncode == 2
+    assert "cannot open the journal" in refused.stderr and "secret" not in refused.stderr
