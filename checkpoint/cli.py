@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="run a scenario and print its KPIs")
     sim.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
                      help="scenario YAML file (default: the 8-lane Hữu Nghị scenario)")
-    sim.add_argument("--out", type=Path, help="write summary.json and timeseries.csv to this folder")
+    sim.add_argument("--out", type=Path, help="write summary.json and timeseries.csv to this folder "
+                                              "(and campaign.json for a scenario with a fault campaign)")
     sim.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
     sim.add_argument("--demand-scale", type=_demand_scale, default=1.0,
                      help="multiply the scenario's demand, e.g. 3 for three times the trucks")
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="wall seconds between progress lines (default 10)")
     run.add_argument("--data-dir", type=Path, default=Path("data"), help="folder of the journal (default ./data)")
     _journal_arguments(run)
+    run.add_argument("--recover", action="store_true",
+                     help="go on with the journal's last run, cut short when its control process died: rebuild "
+                          "the world and the controllers from the journal, then carry on with the devices as they are")
 
     serve = sub.add_parser("serve", help="run the twin live with the control room on the web")
     serve.add_argument("scenario", nargs="?", type=Path, default=DEFAULT_SCENARIO,
@@ -206,6 +210,11 @@ def simulate(args: argparse.Namespace, console: Console) -> int:
     from twin.world import World
 
     scenario = load_scenario(args.scenario)
+    if scenario.campaign:  # a fault campaign: the baseline, each fault alone and all of them
+        from twin.campaign import simulate as simulate_campaign
+
+        return simulate_campaign(scenario, console, seed=args.seed, demand_scale=args.demand_scale,
+                                 controller=args.controller, out=args.out, quiet=args.quiet)
     world = World(scenario, seed=args.seed, demand_scale=args.demand_scale, controller=args.controller)
     started = time.perf_counter()
     if console.is_terminal and not args.quiet:
@@ -251,17 +260,32 @@ def run_mixed(args: argparse.Namespace, console: Console) -> int:
     import signal
 
     from checkpoint.mixed import MixedRun
+    from checkpoint.tape import RecoveryDiverged
     from twin.kpi import summarise, to_json
     from twin.report import render
 
     scenario = load_scenario(args.scenario)
     if args.speed is not None and args.speed > SPEED_MAX:
         raise ScenarioError(f"--speed: at most {SPEED_MAX:g}, not {args.speed}")
-    mixed = MixedRun(scenario, speed=args.speed, seed=args.seed, controller=args.controller, journal=_open_journal(args))
+    journal = _open_journal(args)
+    if args.recover:
+        if journal is None:
+            raise ScenarioError("--recover: a run is recovered from its journal; --no-journal leaves none")
+        cut = _run_to_recover(journal, scenario, args.scenario)
+        mixed = MixedRun(scenario, speed=args.speed, seed=cut.seed, controller=cut.controller, journal=journal)
+    else:
+        mixed = MixedRun(scenario, speed=args.speed, seed=args.seed, controller=args.controller, journal=journal)
     try:
-        mixed.open()
+        if args.recover:
+            mixed.recover(cut)
+        else:
+            mixed.open()
     except (ConnectionError, TimeoutError) as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    except RecoveryDiverged as exc:
+        mixed.close(ended=False)
+        print(f"checkpoint: error: cannot recover: {exc}", file=sys.stderr)
         return 2
     duration = args.duration_min * 60 if args.duration_min else None
 

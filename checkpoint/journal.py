@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from controllers.codec import BadMessage, from_plain, to_plain
 from controllers.messages import Command, Event
 
-EntryKind = Literal["start", "event", "commands"]
+EntryKind = Literal["start", "event", "commands", "input"]  # input: what a bridged device gave (checkpoint/tape.py)
 SCHEMA_VERSION = 1
 BATCH = 5000  # entries per transaction when not durable
 
@@ -83,6 +83,7 @@ class Entry:
     kind: EntryKind
     event: Event | None = None  # for an event
     commands: tuple[Command, ...] = ()  # for commands
+    body: dict[str, Any] | None = None  # for an input, as the tape wrote it
 
 
 def _now_iso() -> str:
@@ -176,6 +177,8 @@ class JournalDb:
                     yield Entry(seq, t, "commands", commands=tuple(from_plain(c) for c in plain))  # type: ignore[misc]
                 elif kind == "start":
                     yield Entry(seq, t, "start")
+                elif kind == "input":
+                    yield Entry(seq, t, "input", body=plain)
                 else:
                     raise BadMessage(f"unknown entry kind {kind!r}")
             except (ValueError, BadMessage) as exc:
@@ -209,6 +212,9 @@ class JournalWriter:
     def issued(self, now: float, commands: Sequence[Command]) -> None:
         self._append(now, "commands", json.dumps([to_plain(c) for c in commands], separators=(",", ":")))
 
+    def input(self, now: float, body: dict[str, Any]) -> None:
+        self._append(now, "input", json.dumps(body, separators=(",", ":")))
+
     def _append(self, now: float, kind: EntryKind, body: str) -> None:
         db = self.db
         if not self.durable and self._uncommitted == 0:
@@ -228,10 +234,12 @@ class JournalWriter:
             self.db._execute("COMMIT")
             self._uncommitted = 0
 
-    def close(self) -> None:
-        """The run ended as it should: marked so (a run without an end was cut short)."""
+    def close(self, ended: bool = True) -> None:
+        """Write what is left; `ended`: the run ended as it should, and is marked so (a run
+        without an end was cut short)."""
         self.flush()
-        self.db._execute("UPDATE journal_runs SET ended_at = ? WHERE run_id = ?", (_now_iso(), self.run_id))
+        if ended:
+            self.db._execute("UPDATE journal_runs SET ended_at = ? WHERE run_id = ?", (_now_iso(), self.run_id))
 
 
 def _connect_sqlite(path: Path, create: bool) -> Any:

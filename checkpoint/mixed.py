@@ -16,8 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from checkpoint.bridged import Bridges, MirroredDevices
-from checkpoint.journal import JournalDb, JournalWriter, RunHeader
+from checkpoint.bridged import Bridges, FaultPeriods, LinkedDevice, MirroredDevices
+from checkpoint.journal import Entry, JournalDb, JournalWriter, RunHeader
+from checkpoint.tape import ResumedJournal, Tape
+from controllers.gates import DeviceWatch
 from controllers.layout import YARD_NODE
 from controllers.limits import SPEED_MAX
 from controllers.messages import Side
@@ -49,6 +51,9 @@ class MixedRun:
     mode: str = "run"  # the journal's name for what kind of run this is
     world: World = field(init=False)
     journal_writer: JournalWriter | None = field(default=None, init=False)
+    tape: Tape | None = field(default=None, init=False)  # with a journal: what the devices give the world
+    sink: EventSink = field(init=False)  # where the bridge's events go: the mirrors, by the tape
+    _begun: bool = field(default=False, init=False)
     sources: list[Source] = field(default_factory=list, init=False)
     vehicle_link: Any = field(default=None, init=False)
     bridges: Bridges = field(default_factory=Bridges, init=False)
@@ -101,19 +106,68 @@ class MixedRun:
     def open(self) -> World:
         """Connect to every bridged device, then build the world around them. A device that
         does not answer stops the run before it starts, naming the device."""
+        self._connect_all()
+        writer = None
+        if self.journal is not None:
+            header = RunHeader(self.mode, self.scenario.name, self.scenario.model_dump(mode="json"),
+                               self.controller or self.scenario.controller, self._seed())
+            writer = self.journal.writer(self.journal.new_run(header), durable=True)
+        return self._build(writer, [])
+
+    def recover(self, run: RunHeader) -> World:
+        """After the control process died: connect to the devices, build the same world and
+        play the journal's tape back into it, checking that the controllers answer as they
+        did, up to where the process stopped. The run then goes on from there; what the
+        devices did meanwhile reaches the world as their next states."""
+        assert self.journal is not None
+        self._connect_all()
+        recorded = list(self.journal.entries(run.run_id))
+        world = self._build(self.journal.writer(run.run_id, durable=True), recorded)
+        assert self.tape is not None
+        world.begin()
+        self._begun = True
+        while self.tape.drains:
+            t, event = self.tape.drains.popleft()
+            if t > world.env.now:
+                world.env.run(until=t)
+            self.mirrors.events.publish(event)
+        last = max((e.t for e in recorded), default=0.0)
+        if last > world.env.now:
+            world.env.run(until=last)
+        self._model_at, self._wall_at = world.env.now, time.monotonic()
+        return world
+
+    def _seed(self) -> int:
+        return self.scenario.seed if self.seed is None else self.seed
+
+    def _connect_all(self) -> None:
         try:
             self._connect(self.scenario.devices or Devices())
         except BaseException:
             self.close()
             raise
-        seed = self.scenario.seed if self.seed is None else self.seed
-        self.mirrors = MirroredDevices(self.bridges, seed)
+
+    def _build(self, writer: JournalWriter | None, recorded: list[Entry]) -> World:
+        """The world around the devices; with a journal, the world calls them through the tape."""
+        bridges = self.bridges
+        if writer is not None:
+            self.tape = tape = Tape(writer, recorded)
+            bridges = Bridges(
+                vehicles={c: tape.device(p, c, "vehicle") for c, p in bridges.vehicles.items()},
+                cranes={c: tape.device(d, c, "crane") for c, d in bridges.cranes.items()},
+                gates={side: tape.device(g, f"{side}-gate", "gate") for side, g in bridges.gates.items()},
+                cameras={side: tape.device(c, f"{side}-camera", "camera") for side, c in bridges.cameras.items()},
+                camera_retries=bridges.camera_retries, barrier_timeout_s=bridges.barrier_timeout_s,
+            )
+        self.mirrors = MirroredDevices(bridges, self._seed())
         self.world = World(self.scenario, seed=self.seed, controller=self.controller, devices=self.mirrors)
-        if self.journal is not None:
-            header = RunHeader(self.mode, self.scenario.name, self.scenario.model_dump(mode="json"),
-                               self.world.controller_name, self.world.seed)
-            self.journal_writer = self.journal.writer(self.journal.new_run(header), durable=True)
-            self.world.runtime.journal = self.journal_writer
+        self.sink = self.mirrors.events
+        if writer is not None and self.tape is not None:
+            world = self.world
+            self.tape.now = lambda: world.env.now
+            self.sink = self.tape.sink(self.mirrors.events)
+            self.journal_writer = writer
+            self.world.runtime.journal = ResumedJournal(writer, recorded) if recorded else writer
         return self.world
 
     def _connect(self, devices: Devices) -> None:
@@ -161,7 +215,8 @@ class MixedRun:
             self.bridges.cameras[cam.yard] = camera
             self.bridges.camera_retries[cam.yard] = cam.retries
 
-    def close(self) -> None:
+    def close(self, ended: bool = True) -> None:
+        """Let the devices go; `ended`: the run is over (its journal says so)."""
         for source in reversed(self.sources):
             try:
                 source.stop()
@@ -169,7 +224,7 @@ class MixedRun:
                 log.warning("closing %s: %s", type(source).__name__, exc)
         self.sources.clear()
         if self.journal_writer is not None:  # stopped as it should: the run is marked ended
-            self.journal_writer.close()
+            self.journal_writer.close(ended)
             self.journal_writer = None
 
     # --- running ----------------------------------------------------------------------------
@@ -183,14 +238,16 @@ class MixedRun:
         if self.vehicle_link is not None:
             self.vehicle_link.check_timeouts()
         for source in self.sources:
-            source.drain(self.mirrors.events)
+            source.drain(self.sink)
         self.ticks += 1
 
     def start(self, from_s: float = 0.0) -> None:
         """Start the controllers and the clock; with `from_s`, first simulate up to that
         model time as fast as the machine can (a run with bridged devices cannot: the
         devices live on the wall clock from the first second)."""
-        self.world.begin()
+        if not self._begun:  # a resumed run has begun already
+            self.world.begin()
+            self._begun = True
         if from_s > 0:
             if self.bridged:
                 raise ValueError("a run with bridged devices starts at model time 0")
@@ -292,6 +349,18 @@ class MixedRun:
                 "misread": cam.misread,
             }
         return out
+
+
+def _faults(mirror: FaultPeriods, client: LinkedDevice, watch: DeviceWatch) -> dict[str, Any]:
+    """A bridged device's faults for the run's report: as the world, the bridge and the operators saw them."""
+    return {
+        "faults": mirror.faults,
+        "fault_s": round(mirror.fault_s(), 1),  # model seconds
+        "fault_wall_s": round(client.fault_s(), 1),
+        "reconnects": client.reconnects,
+        "faulted_at_end": mirror.faulted,
+        "alarms_raised": watch.faults.get(client.device_id, 0),  # for the operators
+    }
 
 
 def _check_speed(speed: float) -> None:

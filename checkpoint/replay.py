@@ -76,6 +76,8 @@ def _answers(entries: Iterator[Entry], controller: SiteController) -> Iterator[t
     cause: Entry | None = None
     answer: tuple[Command, ...] = ()
     for entry in entries:
+        if entry.kind == "input":  # what a device gave the world: the controllers heard it as events
+            continue
         if entry.kind == "commands":
             if cause is None:
                 raise JournalError(f"entry {entry.seq}: an answer with no event before it")

@@ -63,19 +63,21 @@ def _field_names(cls: type[Any]) -> tuple[str, ...]:
     return names
 
 
-def from_plain(plain: Any) -> Event | Command:
-    """The message `to_plain` wrote."""
-    if not isinstance(plain, dict) or plain.get(TYPE_KEY) not in MESSAGE_TYPES:
+def from_plain(plain: Any, more_types: dict[str, type[Any]] | None = None) -> Event | Command:
+    """The message `to_plain` wrote; `more_types` names dataclasses of a device's own
+    (of the same kinds of field) that may be read too."""
+    types_known = MESSAGE_TYPES if more_types is None else {**MESSAGE_TYPES, **more_types}
+    if not isinstance(plain, dict) or plain.get(TYPE_KEY) not in types_known:
         named = plain.get(TYPE_KEY) if isinstance(plain, dict) else type(plain).__name__
         raise BadMessage(f"not a message of a known type: {str(named)[:60]!r}")
-    message: Event | Command = _build(MESSAGE_TYPES[plain[TYPE_KEY]], plain, plain[TYPE_KEY])
+    message: Event | Command = _build(types_known[plain[TYPE_KEY]], plain, plain[TYPE_KEY])
     return message
 
 
 def _hints(cls: type[Any]) -> dict[str, Any]:
     hints = _HINTS.get(cls)
     if hints is None:
-        hints = _HINTS[cls] = get_type_hints(cls, vars(messages))
+        hints = _HINTS[cls] = get_type_hints(cls, vars(messages) if cls.__module__ == messages.__name__ else None)
     return hints
 
 
