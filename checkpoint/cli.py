@@ -103,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
                             "or at midnight (default: now; a run with bridged devices opens at midnight)")
     _journal_arguments(serve)
 
+    study = sub.add_parser("study", help="run a planner's study: factors over a base scenario, seeds until the intervals are tight")
+    study.add_argument("study", type=Path, help="study YAML file (scenarios/studies/)")
+    study.add_argument("--out", type=Path, required=True,
+                       help="folder of the study's runs and results; a study started again there runs only what is missing")
+    study.add_argument("--workers", type=_count, help="worker processes of the local Dask cluster (default: one per core)")
+    study.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="an existing Dask cluster's scheduler instead of a local one")
+
     replay = sub.add_parser("replay", help="feed a journal's run back through the controllers and check their commands")
     replay.add_argument("journal", metavar="JOURNAL", help="the journal: its SQLite file (journal.sqlite in the data folder) or a postgresql:// URL")
     replay.add_argument("--run", type=_count, dest="run_id", help="the run's id (default: the last run)")
@@ -443,6 +450,34 @@ def emulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_study_command(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from twin.study import StudyError, load_study
+    from twin.study_runner import run_study
+
+    try:
+        study, base = load_study(args.study)
+    except StudyError as exc:
+        print(f"checkpoint: error: {exc}", file=sys.stderr)
+        return 2
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"study {study.name}: runs", total=None)
+        result = run_study(study, base, args.out, workers=args.workers, scheduler=args.scheduler,
+                           on_progress=lambda p: bar.update(task, completed=p.done, total=p.total))
+    headline = result["headline"]
+    console.print(f"{result['runs']} runs ({result['ran']} now, the others stored before) in {args.out}:", highlight=False)
+    for point in result["points"]:
+        k = point["kpis"][headline]
+        flag = "" if point["converged"] else "  (not within the half-width: more seeds than the cap would be needed)"
+        console.print(f"  {point['factors']}: {headline} {k['mean']:,.1f} ± {k['half_width']:,.1f} "
+                      f"over {len(point['seeds'])} seeds{flag}", highlight=False, markup=False)
+    console.print(f"Wrote {args.out / 'study.json'} and {args.out / 'runs.parquet'}", highlight=False)
+    unsafe = any(p["containers_lost"] or p["safety_violations"] for p in result["points"])
+    return 1 if unsafe else 0
+
+
 def replay(args: argparse.Namespace, console: Console) -> int:
     from checkpoint.journal import JournalDb
     from checkpoint.replay import replay as run_replay
@@ -492,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
             return manage_users(args, console)
         if args.command == "replay":
             return replay(args, console)
+        if args.command == "study":
+            return run_study_command(args, console)
     except ScenarioError as exc:
         print(f"checkpoint: error: {exc}", file=sys.stderr)
         return 2
