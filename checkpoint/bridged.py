@@ -8,7 +8,9 @@ stands in front of them as their physical surroundings:
   where it is, which blocks it occupies (for the safety monitor), the container a crane
   put on it (an emulated vehicle has no load sensor);
 - a crane mirror forwards commands and, when the crane reports a move done, moves the
-  container in the world;
+  container in the world (once: a move the crane finishes after a lost link is reported
+  done once); while the crane is faulted its move holds and the container stays where
+  the world has it;
 - a gate mirror opens the barrier over the bridge and lets the truck through once the
   barrier reports itself open; it puts the truck's weight on the weighbridge and reports
   the stable weight the weighbridge gives. While the gate is faulted (its link lost, or
@@ -62,9 +64,8 @@ from twin.sampling import Sampler
 from twin.yard import Gate, Weighbridge, YardModel, crane_command
 
 
-class GateDevice(Protocol):
-    """A gate lane's barrier and weighbridge as the bridge offers them: what it read last,
-    None for what it cannot tell (while faulted)."""
+class LinkedDevice(Protocol):
+    """A bridged device that may be lost or misbehave: how its link is, and its faults."""
 
     device_id: str
 
@@ -75,10 +76,6 @@ class GateDevice(Protocol):
     def faulted(self) -> bool: ...
 
     @property
-    def epoch(self) -> int:
-        """Times it came back from a fault: a command sent before may not have reached it."""
-
-    @property
     def reconnects(self) -> int:
         """Times its link was made again after a loss."""
 
@@ -87,11 +84,24 @@ class GateDevice(Protocol):
 
     def accept(self, command: Command) -> None: ...
 
+
+class GateDevice(LinkedDevice, Protocol):
+    """A gate lane's barrier and weighbridge as the bridge offers them: what it read last,
+    None for what it cannot tell (while faulted)."""
+
+    @property
+    def epoch(self) -> int:
+        """Times it came back from a fault: a command sent before may not have reached it."""
+
     def barrier_position(self) -> int | None: ...
 
     def put_load(self, kg: int) -> None: ...
 
     def weight(self) -> tuple[int, bool] | None: ...
+
+
+class CraneDevice(LinkedDevice, Protocol):
+    """A crane as the bridge offers it: it takes crane commands, and tells how its link is."""
 
 
 class CameraDevice(Protocol):
@@ -113,7 +123,7 @@ class Bridges:
     """The bridged devices of a mixed-mode run, by the id the controllers know them by."""
 
     vehicles: dict[str, DevicePort] = field(default_factory=dict)
-    cranes: dict[str, DevicePort] = field(default_factory=dict)
+    cranes: dict[str, CraneDevice] = field(default_factory=dict)
     gates: dict[Side, GateDevice] = field(default_factory=dict)
     cameras: dict[Side, CameraDevice] = field(default_factory=dict)
     camera_retries: dict[Side, int] = field(default_factory=dict)
@@ -278,11 +288,45 @@ class CarrierMirror:
             self.links.fleet.busy.change(self.env.now, 1 if in_use else -1)
 
 
+# --- faults of bridged devices ---------------------------------------------------------
+
+
+class FaultPeriods:
+    """What a mirror keeps of its device's faults for the run's figures, in model time."""
+
+    yard: YardModel
+    faults: int  # times it faulted
+    fault_periods: list[tuple[float, float | None]]  # (from, to) model seconds; None: not over
+    reason: str  # why it is faulted, "" when it is not
+
+    def _no_faults(self) -> None:
+        self.faults, self.fault_periods, self.reason = 0, [], ""
+
+    @property
+    def faulted(self) -> bool:
+        return bool(self.reason)
+
+    def fault_s(self) -> float:
+        """Model seconds the device has been faulted, all its faults together."""
+        now = self.yard.env.now
+        return sum((now if end is None else end) - begin for begin, end in self.fault_periods)
+
+    def _note_fault(self, fault: bool, reason: str) -> None:
+        now = self.yard.env.now
+        if fault and not self.faulted:
+            self.faults += 1
+            self.fault_periods.append((now, None))
+        elif not fault and self.faulted:
+            self.fault_periods[-1] = (self.fault_periods[-1][0], now)
+        self.reason = (reason or "faulted") if fault else ""
+
+
 # --- cranes ------------------------------------------------------------------------------
 
 
-class CraneMirror:
-    """A bridged crane: commands go to it; a move it reports done moves the container."""
+class CraneMirror(FaultPeriods):
+    """A bridged crane: commands go to it; a move it reports done moves the container.
+    A fault holds the move (the crane finishes it once back); the container stays put."""
 
     kind: Final = "crane"
 
@@ -294,6 +338,7 @@ class CraneMirror:
         self.busy = self.fault = False
         self.moves = 0
         self.doing: CraneCommand | None = None
+        self._no_faults()
 
     def accept(self, command: Command) -> None:
         command = crane_command(self.device_id, self.busy, command)
@@ -304,6 +349,7 @@ class CraneMirror:
     def observe(self, state: CraneState) -> None:
         cmd = self.doing
         self.fault = state.fault
+        self._note_fault(state.fault, state.reason)
         if cmd is not None and state.done_op == cmd.op and state.container_id == cmd.container_id:
             try:
                 placed_on = self.yard.crane_effect(cmd)  # the container is where the crane put it
@@ -323,6 +369,12 @@ class CraneMirror:
         self.busy, self.doing = False, None
         self.yard.crane_work(cmd, False)
 
+    def tell_again(self) -> None:
+        """After the control process was restarted: its new client knows nothing of the
+        move under way, so it is told again; the crane carries it on from where it stands."""
+        if self.doing is not None:
+            self.crane.accept(self.doing)
+
     def _refused(self, reason: str) -> None:
         self.yard.links.publish(CommandRefused(self.device_id, "CraneCommand", reason))
 
@@ -330,7 +382,7 @@ class CraneMirror:
 # --- the gate: barrier, weighbridge, camera ----------------------------------------------------
 
 
-class BarrierMirror(Gate):
+class BarrierMirror(FaultPeriods, Gate):
     """A bridged barrier: it opens for one truck at a time; the truck drives through once
     the barrier reports itself fully open, and the barrier closes behind it. A fault
     before the barrier said it was open leaves the truck waiting; once the gate is back
@@ -346,28 +398,11 @@ class BarrierMirror(Gate):
         self.lane = simpy.Resource(yard.env, capacity=1)
         self.stuck = 0
         self.admitted: list[tuple[float, str]] = []  # (model time, truck): each let through on a barrier it read open
-        self.faults = 0
-        self.fault_periods: list[tuple[float, float | None]] = []  # (from, to) model seconds; None: not over
-        self.reason = ""  # why it is faulted, "" when it is not
-
-    @property
-    def faulted(self) -> bool:
-        return bool(self.reason)
-
-    def fault_s(self) -> float:
-        """Model seconds the gate has been faulted, all its faults together."""
-        now = self.yard.env.now
-        return sum((now if end is None else end) - begin for begin, end in self.fault_periods)
+        self._no_faults()
 
     def observe(self, state: BarrierState) -> None:
         """The gate faulted or is back: kept for the run's figures, passed on to the controllers."""
-        now = self.yard.env.now
-        if state.fault and not self.faulted:
-            self.faults += 1
-            self.fault_periods.append((now, None))
-        elif not state.fault and self.faulted:
-            self.fault_periods[-1] = (self.fault_periods[-1][0], now)
-        self.reason = (state.reason or "faulted") if state.fault else ""
+        self._note_fault(state.fault, state.reason)
         self.yard.links.publish(state)
 
     def accept(self, command: Command) -> None:

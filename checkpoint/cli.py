@@ -150,6 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     crane = kinds.add_parser("crane", help="an automated crane as an OPC UA server on 127.0.0.1")
     crane.add_argument("--port", type=_port, default=4840)
     crane.add_argument("--move-s", type=_positive, default=2.0, help="seconds for a pick or place with the moves")
+    crane.add_argument("--misbehave", type=_crane_misbehaviour, default="", metavar="MODE",
+                       help="misbehave from the start, to test what the master makes of it: a Bad status code's name "
+                            "(BadInternalError, BadNodeIdUnknown, BadTimeout, ...) answers every read and call with it, "
+                            "calls:CODE only the calls; wrong-types, out-of-range, or drop-mid-move (the server closes "
+                            "halfway through each motion and opens again a second later)")
     gate = kinds.add_parser("gate", help="a gate lane's barrier and weighbridge over Modbus TCP on 127.0.0.1")
     gate.add_argument("--port", type=_port, default=5020)
     gate.add_argument("--barrier-speed", type=_positive, default=50.0, help="%% of the way the barrier moves per second")
@@ -173,6 +178,26 @@ def _open_journal(args: argparse.Namespace) -> Any:
     if args.no_journal:
         return None
     return JournalDb(args.journal if args.journal is not None else args.data_dir / "journal.sqlite")
+
+
+def _crane_misbehaviour(text: str) -> str:
+    from hardware_bridge.opcua_crane import misbehaviour
+
+    try:
+        return misbehaviour(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _run_to_recover(journal: Any, scenario: Any, path: Path) -> Any:
+    """The journal's last run, if it was cut short and is of this scenario."""
+    run = journal.run()
+    if run.ended_at is not None:
+        raise JournalError(f"{journal.name}: its last run ({run.run_id}) ended at {run.ended_at}: nothing to recover")
+    if run.scenario != scenario.model_dump(mode="json"):
+        raise JournalError(f"{journal.name}: its last run ({run.run_id}) is of another scenario than {path} "
+                           f"({run.scenario_name}, or the file changed since)")
+    return run
 
 
 def _port(text: str) -> int:
@@ -425,7 +450,7 @@ def emulate(args: argparse.Namespace) -> int:
     if args.device == "crane":
         from hardware_bridge.opcua_crane import serve_crane
 
-        serve_crane(args.port, args.move_s)
+        serve_crane(args.port, args.move_s, misbehave=args.misbehave)
         return 0
     if args.device == "gate":
         from hardware_bridge.modbus_gate import serve_gate

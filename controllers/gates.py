@@ -1,9 +1,11 @@
-"""The yard gates' health, as the controllers keep it: which gates are faulted, the trucks
-that wait at them, and the alarms the operators are shown.
+"""The yard devices' health, as the controllers keep it: which gates and cranes are
+faulted and why, the trucks that wait at a faulted gate, and the alarms the operators
+are shown.
 
 A faulted gate (`BarrierState` with fault: its link lost, errors for answers, or it says
 it is broken) opens for nobody: a truck whose plate is read there waits, in the order
-it came. When the gate is back its waiting trucks go on, first come first.
+it came. When the gate is back its waiting trucks go on, first come first. A faulted
+crane (`CraneState` with fault) is given no task; the move it has holds until it is back.
 """
 
 from __future__ import annotations
@@ -27,11 +29,31 @@ class DeviceAlarm:
 
 
 @dataclass(slots=True)
-class GateWatch:
-    down: dict[str, str] = field(default_factory=dict)  # faulted gates: why
-    waiting: dict[str, list[PlateRead]] = field(default_factory=dict)  # gate -> trucks held there, in order
+class DeviceWatch:
+    """Devices of one kind: the faulted ones and why, how often each faulted, the alarms."""
+
+    down: dict[str, str] = field(default_factory=dict)  # faulted devices: why
     alarms: deque[DeviceAlarm] = field(default_factory=lambda: deque(maxlen=1000))
-    faults: dict[str, int] = field(default_factory=dict)  # gate -> times it faulted
+    faults: dict[str, int] = field(default_factory=dict)  # device -> times it faulted
+
+    def faulted(self, device_id: str, reason: str, now: float) -> None:
+        """The device is faulted: an alarm the first time, the latest reason kept."""
+        if device_id not in self.down:
+            self.faults[device_id] = self.faults.get(device_id, 0) + 1
+            self.alarms.append(DeviceAlarm(device_id, "fault", reason or "faulted", now))
+        self.down[device_id] = reason or "faulted"
+
+    def back(self, device_id: str, text: str, now: float) -> bool:
+        """The device works again: whether it was faulted (then with an alarm saying so)."""
+        if self.down.pop(device_id, None) is None:
+            return False
+        self.alarms.append(DeviceAlarm(device_id, "back", text, now))
+        return True
+
+
+@dataclass(slots=True)
+class GateWatch(DeviceWatch):
+    waiting: dict[str, list[PlateRead]] = field(default_factory=dict)  # gate -> trucks held there, in order
 
     def admit(self, read: PlateRead) -> bool:
         """Whether the truck may be let through now; if not it waits for its gate."""
@@ -44,15 +66,12 @@ class GateWatch:
         """Take in a gate's health; the trucks that may go on now that it is back."""
         gate = state.device_id
         if state.fault:
-            if gate not in self.down:
-                self.faults[gate] = self.faults.get(gate, 0) + 1
-                self.alarms.append(DeviceAlarm(gate, "fault", state.reason or "faulted", now))
-            self.down[gate] = state.reason or "faulted"
+            self.faulted(gate, state.reason, now)
             return []
-        if self.down.pop(gate, None) is None:
+        if gate not in self.down:
             return []
         held = self.waiting.pop(gate, [])
-        self.alarms.append(DeviceAlarm(gate, "back", f"{state.reason or 'back'}; {len(held)} trucks go on", now))
+        self.back(gate, f"{state.reason or 'back'}; {len(held)} trucks go on", now)
         return held
 
     def held(self, gate: str) -> int:

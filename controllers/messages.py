@@ -159,6 +159,11 @@ class CraneCommand:
 
 @dataclass(frozen=True, slots=True)
 class CraneState:
+    """How a crane is: `busy` while it has a move to finish, `fault` while it is broken or
+    cannot be told or read (a bridged crane's link is lost, it answers with bad status
+    codes or values it cannot have), with `reason` in words. A faulted crane holds its
+    move and finishes it once it is back; a state without fault says it is back."""
+
     device_id: str
     yard: Side
     busy: bool
@@ -167,6 +172,7 @@ class CraneState:
     container_id: str | None = None
     carrier_id: str | None = None
     placed_on: Literal["carrier", "truck", "stack"] | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

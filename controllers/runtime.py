@@ -64,7 +64,7 @@ class Runtime:
             now = self.clock.now()
             if self.journal is not None:
                 self.journal.started(now)
-            self._dispatch(self.controller.start(now), now)
+            self._dispatch(self.controller.start(now))
         finally:
             self._busy = False
         self._drain()
@@ -83,13 +83,13 @@ class Runtime:
                 if self.journal is not None:
                     self.journal.delivered(now, ev)
                 self.events_delivered += 1
-                self._dispatch(self.controller.on_event(ev, now), now)
+                self._dispatch(self.controller.on_event(ev, now))
         finally:
             self._busy = False
 
-    def _dispatch(self, commands: list[Command], now: float) -> None:
-        if self.journal is not None:
-            self.journal.issued(now, commands)
+    def _dispatch(self, commands: list[Command]) -> None:
+        if self.journal is not None:  # the clock stands still while an event is handled
+            self.journal.issued(self.clock.now(), commands)
         for cmd in commands:
             self.commands_sent += 1
             if isinstance(cmd, SetTimer):

@@ -4,7 +4,9 @@ The shared part keeps track of carriers, cranes, stacks and chargers from device
 events and turns decisions into commands:
 
 - Gates: a plate read opens the barrier; a weight within the tolerance of the
-  declaration is accepted, otherwise the truck goes to physical inspection. A faulted
+  declaration is accepted, otherwise the truck goes to physical inspection; a
+  weighbridge whose readings drift is caught and its readings judged corrected too
+  (`StationWatch`). A faulted
   gate opens for nobody: its trucks wait, with an alarm, until it is back (`GateWatch`).
 - Jobs: containers cleared at a yard wait in a queue ordered by `job_key`; the head
   job goes to the carrier `pick_carrier` names (one at its yard, else one at the
@@ -22,6 +24,8 @@ events and turns decisions into commands:
   stopped, out of service, until it is returned (it then drives on); a carrier still at
   its yard when its lane closes is cancelled there and sent by another lane.
 - Cranes: tasks wait in a queue ordered by `task_key`, served by the first idle crane.
+  A faulted crane is given none, with an alarm (`DeviceWatch`); its move holds until
+  it is back, then it finishes it.
 - Energy: a carrier below its low-battery level after a job goes to a charger.
 - Operators: requests from the control room are handled by `OperatorConsole`
   (controllers/console.py), a collaborator this class hands itself to.
@@ -35,7 +39,7 @@ from collections import deque
 
 from controllers.actions import ActionOutcome, ActionWatch
 from controllers.console import OperatorConsole, OperatorHolds
-from controllers.gates import GateWatch
+from controllers.gates import DeviceWatch, GateWatch
 from controllers.lanes import LanePlan
 from controllers.layout import (
     YARD_NODE,
@@ -65,7 +69,6 @@ from controllers.messages import (
     Side,
     TimerFired,
     VehiclePosition,
-    WeighDecision,
     WeightReading,
 )
 from controllers.records import (
@@ -82,6 +85,7 @@ from controllers.records import (
     TruckLog,
     YardDesk,
 )
+from controllers.stations import StationWatch
 from controllers.traffic import RESEND, STALL_SCAN, STALL_SCAN_S, CarrierAlarm, TrafficControl
 
 
@@ -116,6 +120,9 @@ class SiteController:
         self.refusals: deque[CommandRefused] = deque(maxlen=100)  # the latest, for the control room
         self.trucks = TruckLog()  # each truck's plate read at the gate, with the camera's evidence
         self.gates = GateWatch()  # faulted gates, the trucks held at them, the alarms
+        # scanners down, weighbridges whose readings drift, their alarms
+        self.stations = StationWatch(layout.weigh_tolerance_pct)
+        self.cranes = DeviceWatch()  # faulted cranes, why, the alarms
         # carriers that report from no node of the site: why, until an operator places them
         self.unplaced: dict[str, str] = {}
         self.actions = ActionWatch()
@@ -147,7 +154,7 @@ class SiteController:
         if isinstance(event, CarrierState):
             return self._on_carrier(event, now)
         if isinstance(event, CraneState):
-            return self._on_crane(event)
+            return self._on_crane(event, now)
         if isinstance(event, ContainerReady):
             if event.deadline is not None:
                 self.deadlines[event.container_id] = event.deadline
@@ -161,9 +168,7 @@ class SiteController:
         if isinstance(event, BarrierState):
             return [BarrierCommand(r.device_id, r.truck_id, True) for r in self.gates.on_state(event, now)]
         if isinstance(event, WeightReading):
-            tolerance = self.layout.weigh_tolerance_pct / 100 * event.declared_kg
-            ok = abs(event.measured_kg - event.declared_kg) <= tolerance
-            return [WeighDecision(event.device_id, event.truck_id, ok)]
+            return [self.stations.weigh(event, now)]
         if isinstance(event, PickupArrived):
             return self._on_pickup(event)
         if isinstance(event, OperatorRequest):
@@ -176,7 +181,10 @@ class SiteController:
         if isinstance(event, ActionState):
             outcome = self.actions.on_action_state(event)
             return self._action_ended(outcome, now) if outcome is not None else []
-        if isinstance(event, (ScannerState, VehiclePosition)):
+        if isinstance(event, ScannerState):
+            self.stations.on_scanner(event, now)
+            return []
+        if isinstance(event, VehiclePosition):
             return []
         raise TypeError(f"{self.name} controller got an unknown event {event!r}")
 
@@ -598,14 +606,16 @@ class SiteController:
             out.append(CraneCommand(crane, task.op, task.container_id, task.carrier_id, task.to_truck))
         return out
 
-    def _on_crane(self, st: CraneState) -> list[Command]:
+    def _on_crane(self, st: CraneState, now: float) -> list[Command]:
         desk = self.yards[st.yard]
         out: list[Command] = []
         if st.fault:
+            self.cranes.faulted(st.device_id, st.reason, now)
             desk.faulty_cranes.add(st.device_id)
             if st.device_id in desk.idle_cranes:
                 desk.idle_cranes.remove(st.device_id)
         else:
+            self.cranes.back(st.device_id, st.reason or "back", now)
             desk.faulty_cranes.discard(st.device_id)
             if not st.busy and st.device_id not in desk.idle_cranes:
                 desk.idle_cranes.append(st.device_id)

@@ -49,7 +49,7 @@ import cv2
 import numpy as np
 
 from controllers.codes import CN_PROVINCES, CN_USES, PlateMatch, container_code, country_of, match_plate, normalise_plate
-from hardware_bridge.text_finder import erase_outlines, regions, text_detector, widened
+from hardware_bridge.text_finder import erase_outlines, ink_of, regions, side_by_side, text_detector, widened
 
 Kind = Literal["plate", "container", "unknown"]
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -457,19 +457,7 @@ def _rect(r: Sequence[Any]) -> Rect:
 def _rows(pieces: list[Piece]) -> list[list[Piece]]:
     """Chains of blobs side by side at one height: the groups of a container code
     ("CGXU 123456 7") or a plate whose characters did not close into one blob."""
-    ordered = sorted(pieces, key=lambda p: p[0][0])
-    chains: list[list[Piece]] = []
-    for i, first in enumerate(ordered):
-        chain = [first]
-        for other in ordered[i + 1 :]:
-            (x0, y0, w0, h0), (x1, y1, _, h1) = chain[-1][0], other[0]
-            overlap = min(y0 + h0, y1 + h1) - max(y0, y1)
-            gap = x1 - (x0 + w0)
-            if overlap > 0.6 * min(h0, h1) and max(h0, h1) < 1.6 * min(h0, h1) and -2 <= gap < 1.5 * max(h0, h1):
-                chain.append(other)
-        if len(chain) > 1:
-            chains.append(chain)
-    return chains
+    return [[pieces[i] for i in chain] for chain in side_by_side([box for box, _ in pieces], 1.6, lambda h: 2)]
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -554,11 +542,7 @@ def _lines(crop: np.ndarray) -> list[np.ndarray]:
     if w / h > 2.8:
         return [crop]
     top, left = h // 6, w // 8  # the crop's margins hold the bumper around the plate
-    gray = cv2.cvtColor(crop[top : h - top, left : w - left], cv2.COLOR_BGR2GRAY)
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
-        ink = 1 - ink
-    rows = ink.mean(axis=1)
+    rows = ink_of(crop[top : h - top, left : w - left]).mean(axis=1)
     n = len(rows)
     lo, hi = int(n * 0.3), int(n * 0.7)
     split = lo + int(np.argmin(rows[lo:hi]))

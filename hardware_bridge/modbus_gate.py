@@ -47,6 +47,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from controllers.messages import BarrierCommand, BarrierState, Command, Event, Side, WeightReading
 from controllers.ports import EventSink, not_taken
 from hardware_bridge.backoff import Backoff
+from hardware_bridge.downtime import Downtime
 from hardware_bridge.inbox import drain
 
 log = logging.getLogger(__name__)
@@ -192,9 +193,8 @@ class ModbusGate:
         self.client = ModbusTcpClient(host, port=port, timeout=timeout_s, retries=0)
         self.backoff = backoff or Backoff(0.5, 10.0)
         self.inbox: queue.Queue[Event] = queue.Queue()
-        self.faults = 0  # times the gate went from working to faulted
+        self.downtime = Downtime()  # how often, and how long, the gate has been faulted
         self.reconnects = 0  # times the link was made again after a loss
-        self.fault_wall_s = 0.0  # wall seconds spent faulted, up to the last time it came back
         self.epoch = 0  # times it came back: a command sent before may never have reached it
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -202,7 +202,6 @@ class ModbusGate:
         self._thread = threading.Thread(target=self._work, name=f"modbus-{barrier_id}", daemon=True)
         self._linked = False  # the link is made and the device answered its last request
         self._reason = ""  # why it is faulted, "" when it is not
-        self._down_since: float | None = None
         self._reading: _Reading | None = None
         # what the loop asked for, each with a version; the thread writes what is newer
         self._command, self._command_version, self._command_written = 0, 0, 0
@@ -239,10 +238,14 @@ class ModbusGate:
     def faulted(self) -> bool:
         return bool(self._reason)
 
+    @property
+    def faults(self) -> int:
+        """Times the gate went from working to faulted."""
+        return self.downtime.faults
+
     def fault_s(self) -> float:
         """Wall seconds the gate has been faulted, all its faults together, the one now too."""
-        since = self._down_since
-        return self.fault_wall_s + (time.monotonic() - since if since is not None else 0.0)
+        return self.downtime.seconds()
 
     @property
     def reason(self) -> str:
@@ -407,17 +410,13 @@ class ModbusGate:
             if reason:
                 self._reason = reason  # still faulted: the latest reason
             return
-        now = time.monotonic()
         if reason:
             with self._lock:
                 self._command, self._command_version = 0, self._command_version + 1  # held closed
-            self.faults += 1
-            self._down_since = now
+            self.downtime.began()
             log.warning("%s faulted: %s", self.device_id, reason)
         else:
-            if self._down_since is not None:
-                self.fault_wall_s += now - self._down_since
-            self._down_since = None
+            self.downtime.ended()
             self.epoch += 1
             log.warning("%s is back", self.device_id)
         self._reason = reason

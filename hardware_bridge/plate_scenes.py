@@ -61,7 +61,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from controllers.codes import CN_PROVINCES, iso6346_check_digit
+from controllers.codes import CN_PROVINCES, iso6346_check_digit, normalise_plate, plate_format
 from controllers.identifiers import VN_PROVINCES
 
 WIDTH, HEIGHT = 1280, 720
@@ -106,19 +106,6 @@ _VN_CODES = tuple(dict.fromkeys(VN_PROVINCES + ("11", "17", "19", "21", "22", "2
 _VN_SERIES = "ABCDEFGHKLMNPSTUVXYZ"  # letters Vietnamese plates use (no I, J, O, Q, R, W; R is for trailers)
 _VN_PAIRS = ("LD", "KT", "DA", "NN", "NG", "QT", "HC", "TD", "MK", "CD")
 _CN_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # Chinese plates leave out I and O
-_CN_P = f"[{CN_PROVINCES}]"
-_CN_A = "[A-HJ-NP-Z0-9]"
-_FORMAT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("vn_trailer", re.compile(r"^\d\dR-\d{3}\.\d\d$")),
-    ("vn_2letter", re.compile(r"^\d\d[A-Z]{2}-\d{3}\.\d\d$")),
-    ("vn_5digit", re.compile(r"^\d\d[A-Z]\d?-\d{3}\.\d\d$")),
-    ("vn_4digit", re.compile(r"^\d\d[A-Z]{1,2}-\d{4}$")),
-    ("cn_new_energy", re.compile(rf"^{_CN_P}[A-HJ-NP-Z]·([DF]{_CN_A}\d{{4}}|\d{{5}}[DF])$")),
-    ("cn_trailer", re.compile(rf"^{_CN_P}[A-HJ-NP-Z]·{_CN_A}{{4}}挂$")),
-    ("cn_special", re.compile(rf"^({_CN_P}[A-HJ-NP-Z]·{_CN_A}{{4}}[学警]|粤Z·{_CN_A}{{4}}[港澳])$")),
-    ("cn_blue", re.compile(rf"^{_CN_P}[A-HJ-NP-Z]·{_CN_A}{{5}}$")),
-)
-
 _FONT_GLOBS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
     "/usr/share/fonts/**/NotoSansCJK-Bold.ttc",
@@ -260,10 +247,20 @@ def plate_text(country: Country, rng: random.Random, two_line: bool = False, for
     return f"{province}{rng.choice(_VN_SERIES)}{digit}-{digits}"
 
 
-def plate_format(text: str) -> str | None:
-    """The format of a canonical plate (a 7-character Chinese one counts as cn_blue), or
-    None where `text` is none the generator draws."""
-    return next((name for name, pattern in _FORMAT_PATTERNS if pattern.match(text)), None)
+def drawn_as(text: str) -> str | None:
+    """The format a canonical plate is drawn in when none is asked for, or None where
+    `text` is no canonical plate. The generator's formats are `controllers.codes`' told
+    apart further by how a plate looks: a standard Chinese plate is drawn blue (cn_yellow
+    on request), and of the plates with a character of use one ending with 挂 is a
+    trailer's (cn_trailer), the others cn_special."""
+    if normalise_plate(text) != text:
+        return None
+    found = plate_format(text)
+    if found == "cn_standard":
+        return "cn_blue"
+    if found == "cn_use":
+        return "cn_trailer" if text.endswith("挂") else "cn_special"
+    return found
 
 
 def container_text(rng: random.Random) -> str:
@@ -840,7 +837,7 @@ def _rain(img: np.ndarray, rng: random.Random, k: float) -> np.ndarray:
 
 
 def _check_text(text: str, country: Country, format: str | None, layout: Layout | None) -> str:
-    found = plate_format(text)
+    found = drawn_as(text)
     two_line = layout == "two_line"
     reason = f"text: {text!r} is no canonical {'two-line ' if two_line else ''}plate of {country}"
     if found is None or (found.startswith("cn_") != (country == "china")):
@@ -873,7 +870,7 @@ def plate_scene(country: Country, rng: random.Random, two_line: bool = False, te
         format = format or ("cn_blue" if country == "china" else None)
         if format is None:  # the basic mix: "12-C1" two-line plates, otherwise one-line
             text = plate_text(country, rng, two_line=layout == "two_line")
-            format = plate_format(text) or "vn_5digit"
+            format = drawn_as(text) or "vn_5digit"
         else:
             if layout is None:
                 layout = _pick_layout(format, rng)

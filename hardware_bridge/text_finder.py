@@ -19,7 +19,7 @@ clock: a frame gives the same regions on an idle machine and a busy one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -166,6 +166,41 @@ def _upright(quad: np.ndarray) -> np.ndarray:
     return quad if w >= h else np.roll(quad, -1, axis=0)
 
 
+# ---------------------------------------------------------------- ink, and words side by side
+
+
+def ink_of(image: np.ndarray) -> np.ndarray:
+    """1 where the characters of a BGR image are (uint8, else 0): the smaller of Otsu's two
+    classes of its grey, dark or light."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return (1 - ink if ink.mean() > 0.5 else ink).astype(np.uint8)
+
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+
+def side_by_side(boxes: Sequence[Box], taller: float, back: Callable[[int], float]) -> list[list[int]]:
+    """Chains of boxes side by side at one height, as indices into `boxes`, each from the
+    left: from each box in turn, every box further right that overlaps the last one taken
+    by most of the lower one's height, is less than `taller` times as tall (either way),
+    and begins less than 1.5 heights after it ends, and at most `back(height)` px before.
+    Only chains of two or more."""
+    ordered = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+    chains: list[list[int]] = []
+    for k, first in enumerate(ordered):
+        chain = [first]
+        for other in ordered[k + 1 :]:
+            (x0, y0, w0, h0), (x1, y1, _, h1) = boxes[chain[-1]], boxes[other]
+            overlap = min(y0 + h0, y1 + h1) - max(y0, y1)
+            gap = x1 - (x0 + w0)
+            if overlap > 0.6 * min(h0, h1) and max(h0, h1) < taller * min(h0, h1) and -back(h0) <= gap < 1.5 * max(h0, h1):
+                chain.append(other)
+        if len(chain) > 1:
+            chains.append(chain)
+    return chains
+
+
 # ---------------------------------------------------------------- outlines
 
 
@@ -176,11 +211,8 @@ def erase_outlines(crop: np.ndarray, min_height: float | None = None) -> np.ndar
     a character that touches the outline keeps its strokes. Outlines shorter than
     `min_height` px (half the crop's height unless given) are left alone."""
     least = 0.5 * crop.shape[0] if min_height is None else min_height
-    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if ink.mean() > 0.5:  # the characters are the smaller class, dark or light
-        ink = 1 - ink
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    ink = ink_of(crop)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     erase: np.ndarray = np.zeros(ink.shape, np.uint8)
     for i in range(1, count):
         x, y, w, h, area = stats[i]
@@ -209,13 +241,6 @@ def erase_outlines(crop: np.ndarray, min_height: float | None = None) -> np.ndar
 # ---------------------------------------------------------------- columns
 
 
-def _ink_of(image: np.ndarray) -> np.ndarray:
-    """1 where the characters are: the smaller of Otsu's two classes, dark or light."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return (1 - ink if ink.mean() > 0.5 else ink).astype(np.uint8)
-
-
 def _bands(ink: np.ndarray) -> list[tuple[int, int]]:
     """Runs of rows with ink across the middle of a column: its characters, roughly."""
     h, w = ink.shape
@@ -240,7 +265,7 @@ def _column_cells(crop: np.ndarray) -> list[np.ndarray] | None:
     """The characters of a tall crop, top to bottom, if it holds a column of them: ink
     bands separated by clear rows, each about as tall as wide."""
     crop = erase_outlines(crop, 0.5 * crop.shape[1])
-    ink = _ink_of(crop)
+    ink = ink_of(crop)
     h, w = ink.shape
     first = _bands(ink)
     if len(first) < 4:
@@ -385,20 +410,11 @@ def _rows(lines: Sequence[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, f
     """Lines side by side at one height chained into one, as the rotated rectangle round
     them: the detector finds a container code's owner code, serial and boxed check digit
     as words apart."""
-    level = sorted(((_bbox(q), q, s) for q, s in lines), key=lambda b: b[0][0])
     out = []
-    for i, first in enumerate(level):
-        chain = [first]
-        for other in level[i + 1 :]:
-            (x0, y0, w0, h0), (x1, y1, _, h1) = chain[-1][0], other[0]
-            overlap = min(y0 + h0, y1 + h1) - max(y0, y1)
-            gap = x1 - (x0 + w0)
-            if overlap > 0.6 * min(h0, h1) and max(h0, h1) < 1.5 * min(h0, h1) and -0.2 * h0 <= gap < 1.5 * max(h0, h1):
-                chain.append(other)
-        if len(chain) > 1:
-            points = np.vstack([c[1] for c in chain]).astype(np.float32)
-            box = cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32)
-            out.append((_upright(box), min(c[2] for c in chain)))
+    for chain in side_by_side([_bbox(q) for q, _ in lines], 1.5, lambda h: 0.2 * h):
+        points = np.vstack([lines[i][0] for i in chain]).astype(np.float32)
+        box = cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32)
+        out.append((_upright(box), min(lines[i][1] for i in chain)))
     return out
 
 

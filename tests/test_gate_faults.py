@@ -10,9 +10,8 @@ wall clock.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,8 +24,10 @@ import pytest
 import yaml
 from broker import free_port
 from conftest import ROOT, make_scenario
+from net import bridging_only, kill, listening, run_losing
 from pymodbus.client import ModbusTcpClient
 from test_fifo import make_layout
+from test_hil import run_mixed
 
 from checkpoint.mixed import MixedRun
 from controllers.fifo import FifoController
@@ -36,7 +37,6 @@ from hardware_bridge.modbus_gate import COMMAND, ERRORS, GateEmulator, ModbusGat
 from twin.kpi import summarise
 from twin.scenario import Scenario
 
-HIL = ROOT / "scenarios" / "hil_huu_nghi.yaml"
 SPEED = 60.0  # model seconds per wall second
 GATE = "VN-gate"
 
@@ -47,17 +47,6 @@ def _emulate(port: int) -> subprocess.Popen[bytes]:
          "--barrier-speed", str(25 * SPEED), "--settle-s", "0.1"],
         cwd=ROOT,
     )
-
-
-def _listening(port: int, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def _until(check: Callable[[], bool], timeout_s: float = 10.0, what: str = "") -> None:
@@ -77,9 +66,15 @@ def _misbehave(port: int, on: bool) -> None:
         raw.close()
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGKILL)  # kill -9: no goodbye on the wire
-    proc.wait(timeout=10)
+@contextlib.contextmanager
+def _linked(port: int, **options: Any) -> Iterator[ModbusGate]:
+    """A gate client linked to the emulator at `port`, backing off from 0.2 s to 1 s; stopped after."""
+    gate = ModbusGate("127.0.0.1", port, GATE, "VN-weighbridge", "vietnam", backoff=Backoff(0.2, 1.0), **options)
+    gate.start()
+    try:
+        yield gate
+    finally:
+        gate.stop()
 
 
 @pytest.fixture
@@ -90,10 +85,10 @@ def emulator() -> Iterator[dict[str, Any]]:
 
     def restart() -> None:
         rig["proc"] = _emulate(port)
-        _listening(port)
+        listening(port)
 
     rig["restart"] = restart
-    _listening(port)
+    listening(port)
     try:
         yield rig
     finally:
@@ -150,13 +145,11 @@ def test_the_back_off_doubles_to_its_bound_and_starts_again_once_the_device_answ
 
 def test_a_killed_gate_is_a_fault_and_a_restarted_one_comes_back_closed_with_its_load(emulator: dict[str, Any]) -> None:
     port = emulator["port"]
-    gate = ModbusGate("127.0.0.1", port, GATE, "VN-weighbridge", "vietnam", backoff=Backoff(0.2, 1.0))
-    gate.start()
-    try:
+    with _linked(port) as gate:
         gate.put_load(24_000)
         gate.accept(BarrierCommand(GATE, "T1", True))
         _until(lambda: gate.barrier_position() == 100 and gate.weight() == (24_000, True), what="open, weighed")
-        _kill(emulator["proc"])
+        kill(emulator["proc"])
         _until(lambda: gate.faulted, 3.0, "no fault after the kill")
         assert [e.fault for e in _events(gate)] == [True] and "link lost" in gate.reason
         # the loop's calls never raise, and nothing is taken for a reading while it is gone
@@ -178,15 +171,11 @@ def test_a_killed_gate_is_a_fault_and_a_restarted_one_comes_back_closed_with_its
         assert gate.barrier_position() == 0
         gate.accept(BarrierCommand(GATE, "T2", True))  # a command sent once back goes through
         _until(lambda: gate.barrier_position() == 100, what="open after the restart")
-    finally:
-        gate.stop()
 
 
 def test_exception_responses_are_a_device_fault_not_a_crash(emulator: dict[str, Any]) -> None:
     port = emulator["port"]
-    gate = ModbusGate("127.0.0.1", port, GATE, "VN-weighbridge", "vietnam", backoff=Backoff(0.2, 1.0))
-    gate.start()
-    try:
+    with _linked(port) as gate:
         gate.put_load(18_000)
         _until(lambda: gate.weight() == (18_000, True), what="weighed")
         _misbehave(port, True)
@@ -198,18 +187,13 @@ def test_exception_responses_are_a_device_fault_not_a_crash(emulator: dict[str, 
         _until(lambda: not gate.faulted, 5.0, "the gate did not come back")
         assert [e.fault for e in _events(gate)] == [False]
         _until(lambda: gate.weight() == (18_000, True), what="weighed again")  # written again: it settles anew
-    finally:
-        gate.stop()
 
 
 def test_a_gate_that_stops_answering_is_a_fault_within_its_timeout_and_back_when_it_answers(
     emulator: dict[str, Any],
 ) -> None:
-    gate = ModbusGate("127.0.0.1", emulator["port"], GATE, "VN-weighbridge", "vietnam", timeout_s=0.5,
-                      backoff=Backoff(0.2, 1.0))
-    gate.start()
     proc = emulator["proc"]
-    try:
+    with _linked(emulator["port"], timeout_s=0.5) as gate:
         proc.send_signal(signal.SIGSTOP)  # the link stays up; nothing answers on it
         began = time.monotonic()
         _until(lambda: gate.faulted, 3.0, "no fault when the gate stopped answering")
@@ -217,9 +201,6 @@ def test_a_gate_that_stops_answering_is_a_fault_within_its_timeout_and_back_when
         proc.send_signal(signal.SIGCONT)
         _until(lambda: not gate.faulted, 5.0, "the gate did not come back")
         assert [e.fault for e in _events(gate)] == [True, False]
-    finally:
-        proc.send_signal(signal.SIGCONT)
-        gate.stop()
 
 
 def test_a_gate_that_answers_only_with_exceptions_from_the_start_starts_faulted() -> None:
@@ -232,7 +213,7 @@ def test_a_gate_that_answers_only_with_exceptions_from_the_start_starts_faulted(
     stop = asyncio.Event()
     server = threading.Thread(target=loop.run_until_complete, args=(serve(stop),), daemon=True)
     server.start()
-    _listening(port)
+    listening(port)
     gate = ModbusGate("127.0.0.1", port, GATE, "VN-weighbridge", "vietnam")
     try:
         gate.start()  # the link is made: the run may start, with the gate faulted
@@ -261,15 +242,9 @@ def test_the_emulator_on_a_busy_port_fails_at_once_with_one_clear_line(emulator:
 
 
 def _gate_only(port: int) -> dict[str, Any]:
-    """The HIL scenario with the Vietnamese gate lane its one bridged device, and trucks enough
-    to queue at it in a few model minutes."""
-    data: dict[str, Any] = yaml.safe_load(HIL.read_text(encoding="utf-8"))
-    devices = data["devices"]
-    for kind in ("vehicles", "cranes", "cameras"):
-        devices.pop(kind)
-    devices["gates"][0]["endpoint"]["port"] = port
-    data["demand"]["export"]["trucks_per_hour"] = [45] * 24
-    data["controller"] = "fifo"
+    """The HIL scenario with the Vietnamese gate lane its one bridged device."""
+    data = bridging_only("gates")
+    data["devices"]["gates"][0]["endpoint"]["port"] = port
     return data
 
 
@@ -285,12 +260,12 @@ def test_a_gate_killed_mid_run_holds_its_trucks_and_lets_them_on_once_restarted(
     ctrl = world.controller
     seen: dict[str, Any] = {}
 
-    async def outage() -> None:
+    async def outage(_: MixedRun) -> None:
         deadline = time.monotonic() + 30
         while not barrier.admitted:  # a truck went through, then the gate is lost
             assert time.monotonic() < deadline, "no truck came through the gate"
             await asyncio.sleep(0.05)
-        _kill(emulator["proc"])
+        kill(emulator["proc"])
         lost = time.monotonic()
         while GATE not in ctrl.gates.down:
             assert time.monotonic() - lost < 3, "the controllers were not told of the lost gate"
@@ -309,15 +284,7 @@ def test_a_gate_killed_mid_run_holds_its_trucks_and_lets_them_on_once_restarted(
             await asyncio.sleep(0.05)
         seen["back_at"] = world.env.now
 
-    async def main() -> None:
-        run = asyncio.create_task(mixed.run(30 * 60))
-        await outage()
-        await run
-
-    try:
-        asyncio.run(main())
-    finally:
-        mixed.close()
+    run_mixed(mixed, minutes=30, during=outage)
     summary = summarise(world)  # the run ended and its summary is whole
     summary["devices"] = mixed.device_summary()
     gate = summary["devices"]["gates"]["vietnam"]
@@ -344,26 +311,7 @@ def test_a_gate_killed_mid_run_holds_its_trucks_and_lets_them_on_once_restarted(
 def test_checkpoint_run_outlives_its_gate_and_writes_its_summary(emulator: dict[str, Any], tmp_path: Path) -> None:
     scenario = tmp_path / "gate_only.yaml"
     scenario.write_text(yaml.safe_dump(_gate_only(emulator["port"]), allow_unicode=True), encoding="utf-8")
-    out = tmp_path / "out"
-    run = subprocess.Popen(
-        [sys.executable, "-m", "checkpoint", "run", str(scenario), "--speed", str(SPEED), "--duration-min", "20",
-         "--out", str(out), "--progress-s", "1"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        assert run.stdout is not None
-        progress = 0
-        while progress < 3:  # a few model minutes with the gate, then without it to the end
-            line = run.stdout.readline()
-            assert line, f"the run ended before it was under way: {run.communicate()}"
-            progress += line.startswith("model ")
-        _kill(emulator["proc"])
-        stdout, stderr = run.communicate(timeout=60)
-    finally:
-        if run.poll() is None:
-            run.kill()
-    assert run.returncode == 0, stderr
-    assert "Traceback" not in stderr and "ConnectionException" not in stderr
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary, stderr = run_losing(scenario, tmp_path / "out", lambda: kill(emulator["proc"]), speed=SPEED, minutes=20)
+    assert "ConnectionException" not in stderr
     gate = summary["devices"]["gates"]["vietnam"]
     assert gate["faults"] == 1 and gate["faulted_at_end"] and gate["fault_s"] > 0 and gate["alarms_raised"] == 1

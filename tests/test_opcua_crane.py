@@ -76,16 +76,22 @@ def test_a_load_command_moves_the_container_and_reports_done(crane) -> None:  # 
     assert [e for e in sink.events if isinstance(e, CraneState) and e.done_op][-1].placed_on == "stack"
 
 
-def test_a_fault_is_reported_and_a_faulty_crane_refuses_work(crane) -> None:  # type: ignore[no-untyped-def]
+def test_a_fault_is_reported_and_a_faulty_crane_holds_its_move_until_it_is_cleared(crane) -> None:  # type: ignore[no-untyped-def]
     port, url = crane
     sink = Sink()
     set_fault(url, True)
     until(port, sink, lambda: any(isinstance(e, CraneState) and e.fault for e in sink.events))
+    assert port.reason == "VN-crane-1 reports a fault (Fault)"
     port.accept(CraneCommand("VN-crane-1", "deliver", "VNLU0000011"))
-    until(port, sink, lambda: port.refused == 1)
-    set_fault(url, False)
-    until(port, sink, lambda: isinstance(sink.events[-1], CraneState) and not sink.events[-1].fault)
+    time.sleep(1.0)  # longer than the move: it is not begun while the crane is faulted
+    port.drain(sink)
     assert not any(isinstance(e, CraneState) and e.done_op for e in sink.events)
+    set_fault(url, False)
+    until(port, sink, lambda: any(isinstance(e, CraneState) and e.done_op for e in sink.events))
+    states = [e for e in sink.events if isinstance(e, CraneState)]
+    assert [(e.fault, e.reason) for e in states if e.done_op is None] == [
+        (True, "VN-crane-1 reports a fault (Fault)"), (False, "its fault is cleared")]
+    assert [e.placed_on for e in states if e.done_op] == ["truck"] and port.refused == 0
 
 
 def test_no_server_is_a_clear_error() -> None:

@@ -136,3 +136,10 @@ def test_a_mutated_scenario_that_is_accepted_runs_an_hour_without_a_crash(leaf: 
     start = time.process_time()
     World(short).run()
     assert time.process_time() - start < 60, f"an hour of {leaf} = {value!r} took too long"
+
+
+def test_a_scenario_path_that_never_ends_is_refused_without_reading_it_whole() -> None:
+    from twin.scenario import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError, match=r"^/dev/zero: refused: the file is longer than"):
+        load_scenario("/dev/zero")

@@ -17,6 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twin.study import StudyError, lanes_of, load_study, points
 from twin.study_runner import run_study
@@ -66,6 +68,7 @@ def checkpoint(*args: str) -> subprocess.CompletedProcess[str]:
         ({"samples": 4}, "only a latin_hypercube"),
         ({"design": "latin_hypercube", "samples": 3, "factors": {"lanes": [4, 6, 8]}}, "[low, high]"),
         ({"base": "nowhere.yaml"}, "base: "),
+        ({"base": "/dev/zero"}, "longer than 1,000,000 characters"),
         ({"duration_h": 0}, "duration_h"),
         ({"name": "no spaces allowed"}, "name"),
         ({"factors": {"cranes": [1], "carriers": [1]}, "base": str(ROOT / "scenarios" / "hil_huu_nghi.yaml")}, "cannot run"),
@@ -162,3 +165,31 @@ def test_a_killed_study_command_resumes(tmp_path: Path) -> None:
     result = checkpoint("study", str(path), "--out", str(out), "--workers", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"9 runs ({9 - finished} now, the others stored before)" in result.stdout
+
+
+_junk = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_keys = ["name", "base", "duration_h", "warmup_h", "design", "samples", "design_seed", "factors", "replications", "extra"]
+_factor_keys = ["lanes", "carriers", "cranes", "scanners", "demand_scale", "season_multiplier", "carrier_mtbf_h", "controller", "junk"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    top=st.dictionaries(st.sampled_from(_keys), _junk, max_size=3),
+    factors=st.dictionaries(st.sampled_from(_factor_keys), st.lists(_junk, max_size=3) | _junk, max_size=3),
+)
+def test_any_mutation_of_a_study_loads_or_is_refused_in_words(tmp_path: Path, top: dict[str, Any], factors: dict[str, Any]) -> None:
+    path = write_study(tmp_path, **{k: v for k, v in top.items() if v is not None})
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(data.get("factors"), dict):
+        data["factors"].update(factors)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    try:
+        study, _ = load_study(path)
+    except StudyError as exc:
+        assert str(exc).startswith(str(path)) and len(str(exc)) < 4000
+    else:
+        assert 1 <= len(points(study)) <= 500

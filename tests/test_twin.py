@@ -273,3 +273,28 @@ def test_stop_charging_keeps_the_energy_taken_so_far_and_is_answered_once_off_th
     assert not carrier.charging
     assert [e.status for e in told if isinstance(e, ActionState) and e.action_id == "stop-t1"] == ["FINISHED"]
     assert began <= carrier.energy_kwh < 0.51 * carrier.spec.battery_kwh  # what a second or two gave it
+
+
+def test_two_stops_in_one_instant_reach_a_moving_carrier_once(data: dict[str, Any]) -> None:
+    """A pause and a cancel, or two pauses (the corridor's and the carrier's), sent while a
+    carrier drives: SimPy delivers an interrupt later in the same instant, and a second
+    one used to reach the carrier's process where nothing caught it, killing the twin."""
+    from controllers.messages import Action, InstantActions
+
+    data["duration_h"] = 3
+    world = World(make_scenario(data))
+    world.begin()
+    world.env.run(until=3600)
+    moving = [c for c in world.sim_carriers() if c.moving]
+    assert len(moving) >= 3
+    for k, carrier in enumerate(moving[:3]):
+        first = Action("startPause", f"p{k}")
+        second = Action("cancelOrder", f"c{k}") if k == 0 else Action("startPause", f"q{k}")
+        carrier.accept(InstantActions(carrier.device_id, (first,)))
+        carrier.accept(InstantActions(carrier.device_id, (second,)))
+    world.env.run(until=3700)  # the interrupts are delivered: nothing raises out of the run
+    assert not any(c.moving for c in moving[:3])
+    for carrier in moving[:3]:
+        carrier.accept(InstantActions(carrier.device_id, (Action("stopPause", f"r-{carrier.device_id}"),)))
+    world.env.run(until=3 * 3600)
+    assert summarise(world)["safety_violations"] == 0

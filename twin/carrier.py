@@ -8,19 +8,38 @@ Batteries drain with distance and charge at a yard charger (stopCharging ends a 
 early). Each instant action is answered with its `ActionState`, as a vehicle reports
 its actionStates: a cancelOrder once the carrier stands at the node it stops at, then
 its state says the order was cancelled, not finished.
+
+Faults (a twin-only power, used by the random faults and the fault campaign): a
+breakdown stops it where it is until repaired; breakdowns may overlap, and it works
+again once the last is repaired. A lost connection is told to the controllers as the
+VDA 5050 link tells it, its last state with the error CONNECTION_BROKEN; meanwhile it
+drives on the base it was given and stops at its end, and reports nothing, and the
+commands sent to it wait, as the link holds them. When it is back it takes them, in
+order, then reports its state and what became of its actions.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import simpy
 
 from controllers.layout import YARD_NODE
-from controllers.messages import Action, ActionState, ActionStatus, CarrierState, Command, Event, InstantActions, Order
+from controllers.messages import (
+    CONNECTION_BROKEN,
+    Action,
+    ActionState,
+    ActionStatus,
+    CarrierState,
+    Command,
+    CommandRefused,
+    Event,
+    InstantActions,
+    Order,
+)
 from controllers.ports import Refusal, not_taken
 from twin.meters import FleetStats, Level
 from twin.safety import SafetyMonitor
@@ -91,23 +110,36 @@ class SimCarrier:
         self.stopped_block = -1
         self.stopped_since = 0.0
         self._wake: simpy.Event | None = None
+        self._interrupted = False  # an interrupt is on its way to the process
         self._charge_requested = False
         self._cancel_requested = False
         self._cancels: list[str] = []  # cancelOrder action ids to answer once it stands
         self._stop_charges: list[Action] = []  # stopCharging actions to answer once it has stopped
         self.cancelled = False  # its order was cancelled
+        self._breakdowns = 0  # breakdowns in force (a random one and an injected one may overlap)
+        self._links_lost = 0  # connection losses in force
+        self._held: list[Order | InstantActions] = []  # sent while its link was lost: taken once it is back
+        self._unsent: list[Event] = []  # what it could not report while its link was lost
+        self._last_state: CarrierState | None = None  # the last state the controllers had from it
+        self.link_losses = 0
         self.process = self.env.process(self._run())
 
     # --- the device port ---------------------------------------------------------------
 
     def accept(self, command: Command) -> None:
+        if not isinstance(command, (Order, InstantActions)):
+            raise not_taken(self.kind, self.device_id, command)
+        if self._links_lost:
+            self._held.append(command)  # the link holds it until the vehicle is back
+            return
+        self._take(command)
+
+    def _take(self, command: Order | InstantActions) -> None:
         if isinstance(command, Order):
             self._take_order(command)
-        elif isinstance(command, InstantActions):
+        else:
             for action in command.actions:
                 self._instant(action)
-        else:
-            raise not_taken(self.kind, self.device_id, command)
         self._kick()
 
     def _take_order(self, order: Order) -> None:
@@ -157,7 +189,7 @@ class SimCarrier:
         if kind == "startPause":
             self.paused = True
             if self.moving:
-                self.process.interrupt("pause")  # it stands from this moment
+                self._interrupt("pause")  # it stands from this moment
         elif kind == "stopPause":
             self.paused = False
         elif kind == "cancelOrder":
@@ -168,7 +200,7 @@ class SimCarrier:
             self._cancels.append(action.action_id)
             if self.moving:
                 self._cancel_requested = True
-                self.process.interrupt("cancel")
+                self._interrupt("cancel")
                 return None  # answered once it stands
             self.released_upto = self.idx
             return self._publish()  # it stands: the cancel is done
@@ -180,14 +212,20 @@ class SimCarrier:
             self._charge_requested = False
             if self.charging:
                 self._stop_charges.append(action)
-                self.process.interrupt("stop charging")
+                self._interrupt("stop charging")
                 return None  # answered once it has let go of the charger
         else:
             raise CommandRejected(f"{self.device_id}: unknown instant action {kind}")
         return self._answer(action, "FINISHED")
 
     def _answer(self, action: Action, status: ActionStatus, result: str = "") -> None:
-        self.links.publish(ActionState(self.device_id, action.action_id, action.action_type, status, result))
+        self._report(ActionState(self.device_id, action.action_id, action.action_type, status, result))
+
+    def _report(self, event: Event) -> None:
+        if self._links_lost:
+            self._unsent.append(event)  # in its first state once it is back
+        else:
+            self.links.publish(event)
 
     # --- reporting ---------------------------------------------------------------------
 
@@ -197,7 +235,7 @@ class SimCarrier:
 
     @property
     def link_lost(self) -> bool:
-        return False  # a simulated carrier has no link to lose
+        return self._links_lost > 0
 
     @property
     def vehicle_errors(self) -> tuple[str, ...]:
@@ -235,10 +273,12 @@ class SimCarrier:
         settled = bool(self._cancels) and not driving and self.idx >= self.released_upto
         self.cancelled = self.cancelled or settled
         self.update_use()
-        self.links.publish(self.state(driving))
+        if not self._links_lost:
+            self._last_state = self.state(driving)
+            self.links.publish(self._last_state)
         if settled:
             for action_id in self._cancels:
-                self.links.publish(ActionState(self.device_id, action_id, "cancelOrder", "FINISHED"))
+                self._report(ActionState(self.device_id, action_id, "cancelOrder", "FINISHED"))
             self._cancels.clear()
 
     def update_use(self) -> None:
@@ -262,19 +302,66 @@ class SimCarrier:
     # --- faults (a twin-only power) -----------------------------------------------------
 
     def break_down(self) -> None:
-        self.broken = True
+        self._breakdowns += 1
         self.links.fleet.breakdowns += 1
+        if self._breakdowns > 1:
+            return  # already stands broken
+        self.broken = True
         if self.moving:
-            self.process.interrupt("breakdown")
+            self._interrupt("breakdown")
         else:
             self._publish()
 
     def repair(self) -> None:
+        if self._breakdowns == 0:
+            return
+        self._breakdowns -= 1
+        if self._breakdowns:
+            return  # another breakdown still holds it
         self.broken = False
         self._publish()
         self._kick()
 
+    def lose_link(self) -> None:
+        """Master control loses its link to the carrier."""
+        self._links_lost += 1
+        if self._links_lost > 1:
+            return
+        self.link_losses += 1
+        last = self._last_state or self.state()
+        # as the link tells it: the last state it had, with the error, standing
+        self.links.publish(replace(last, errors=(*last.errors, CONNECTION_BROKEN), driving=False))
+
+    def restore_link(self) -> None:
+        """The link is back: the carrier takes what was held for it, then reports."""
+        if self._links_lost == 0:
+            return
+        if self._links_lost > 1:
+            self._links_lost -= 1
+            return
+        for command in self._held:  # still unheard: what it says of them waits for its state
+            try:
+                self._take(command)
+            except Refusal as refusal:
+                self._unsent.append(CommandRefused(self.device_id, type(command).__name__, str(refusal)))
+        self._held.clear()
+        self._links_lost = 0
+        self._publish(driving=self.moving)
+        unsent, self._unsent = self._unsent, []
+        for event in unsent:
+            self.links.publish(event)
+        self._kick()
+
     # --- the process ---------------------------------------------------------------------
+
+    def _interrupt(self, cause: str) -> None:
+        """Stop the drive or the charge under way. Once: SimPy delivers an interrupt later
+        in the same instant, and a second one (a pause and a cancel together, two pauses)
+        would reach the process where nothing catches it. The first one's handler reads
+        every flag set meanwhile."""
+        if not self._interrupted:
+            self._interrupted = True
+            self.process.interrupt(cause)
 
     def _kick(self) -> None:
         if self._wake is not None and not self._wake.triggered:
@@ -322,6 +409,7 @@ class SimCarrier:
             try:
                 yield env.timeout((cum[target] - pos0) / speed)
             except simpy.Interrupt:
+                self._interrupted = False
                 self.moving = False
                 self.pos = pos0 + (env.now - t0) * speed
                 while self.idx + 1 <= target and cum[self.idx + 1] <= self.pos:
@@ -375,6 +463,7 @@ class SimCarrier:
             yield self.env.timeout(hours * 3600)
             self.energy_kwh = self.spec.battery_kwh
         except simpy.Interrupt:  # stopCharging: what it took so far
+            self._interrupted = False
             gained = (self.env.now - began) / 3600 * self.spec.charge_rate_kw
             self.energy_kwh = min(self.spec.battery_kwh, self.energy_kwh + gained)
         self.charging = False

@@ -11,6 +11,7 @@ the column and the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -140,3 +141,14 @@ def load_yaml(text: str, limits: YamlLimits = YamlLimits()) -> Any:
         return loader.construct_document(root)
     finally:
         loader.dispose()
+
+
+def read_text_bounded(path: Path, limits: YamlLimits = YamlLimits()) -> str:
+    """A YAML file's text, read no further than the limit: a path to a device that never
+    ends (/dev/zero) or a file of gigabytes is refused, not read whole."""
+    with path.open("rb") as f:
+        raw = f.read(limits.max_chars * 4 + 1)  # UTF-8: at most four bytes a character
+    text = raw.decode("utf-8")
+    if len(raw) > limits.max_chars * 4 or len(text) > limits.max_chars:
+        raise YamlRefused(f"the file is longer than {limits.max_chars:,} characters")
+    return text

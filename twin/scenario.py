@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 
 from controllers.identifiers import carrier_id
 from controllers.limits import CARRIER_ID_PATTERN, SPEED_MAX, ControllerName
-from twin.safe_yaml import YamlRefused, load_yaml
+from twin.safe_yaml import YamlRefused, load_yaml, read_text_bounded
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -259,8 +259,145 @@ class Faults(Strict):
     gate: FaultSpec | None = None  # plate camera and barrier of one gate lane
 
 
+
+
 Port = Annotated[int, Field(ge=1, le=65535)]
 SideName = Literal["vietnam", "china"]
+CraneId = Annotated[str, Field(pattern=r"^(VN|CN)-crane-\d{1,3}$")]
+
+
+class FieldProblem(ValueError):
+    """A check across fields that names the one field at fault: `path`, its `value`."""
+
+    def __init__(self, path: str, value: Any, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.value = value
+
+
+# --- the fault campaign: faults injected at set times ------------------------------------
+
+FAULT_KINDS = ("carrier_breakdown", "connection_loss", "crane_failure", "scanner_down", "plate_misreads", "weighbridge_drift")
+FaultName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")]
+FaultMinutes = Annotated[float, Field(gt=0, le=43_200)]  # a month at most (and within the run)
+CarrierIds = Annotated[
+    list[Annotated[str, Field(pattern=CARRIER_ID_PATTERN)]], Field(min_length=1, max_length=1000)
+]
+
+
+def _twice(names: list[str]) -> list[str]:
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+class InjectedFault(Strict):
+    """One fault of the campaign: `at_h` model hours from the start, for `duration_min`."""
+
+    name: FaultName  # unique within the campaign: it names the fault's row in the report
+    at_h: Annotated[float, Field(ge=0, le=24 * 60)]
+    duration_min: FaultMinutes
+
+    def windows_s(self) -> list[tuple[float, float]]:
+        """When the fault is in force, as (start, end) model seconds."""
+        start = self.at_h * 3600
+        return [(start, start + self.duration_min * 60)]
+
+    def end_s(self) -> float:
+        return self.windows_s()[-1][1]
+
+
+class CarrierFault(InjectedFault):
+    """Carriers named by id, or `count` of them picked when the fault strikes: those on
+    the corridor first (carrying a container first), then the others, by id."""
+
+    carriers: CarrierIds | None = None
+    count: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _which(self) -> CarrierFault:
+        if (self.carriers is None) == (self.count is None):
+            raise ValueError("give either carriers (their ids) or count, not both and not neither")
+        twice = _twice(self.carriers or [])
+        if twice:
+            raise ValueError(f"carrier {', '.join(twice)} is listed twice")
+        return self
+
+
+class CarrierBreakdown(CarrierFault):
+    kind: Literal["carrier_breakdown"]
+
+
+class ConnectionLoss(CarrierFault):
+    """Bursts of lost connection: `bursts` of `duration_min` each, one starting every
+    `spacing_min`. A carrier without its link drives on the base it was given and stops
+    at its end; what master control sends it waits until it is back."""
+
+    kind: Literal["connection_loss"]
+    bursts: Annotated[int, Field(ge=1, le=100)] = 1
+    spacing_min: FaultMinutes | None = None  # from the start of one burst to the start of the next
+
+    @model_validator(mode="after")
+    def _bursts_apart(self) -> ConnectionLoss:
+        if self.bursts > 1 and self.spacing_min is None:
+            raise ValueError(f"{self.bursts} bursts need spacing_min")
+        if self.bursts == 1 and self.spacing_min is not None:
+            raise ValueError("spacing_min only applies to more than one burst")
+        if self.spacing_min is not None and self.spacing_min <= self.duration_min:
+            raise ValueError(
+                f"spacing_min ({self.spacing_min:g}) must exceed duration_min ({self.duration_min:g}): bursts would overlap"
+            )
+        return self
+
+    def windows_s(self) -> list[tuple[float, float]]:
+        start, length = self.at_h * 3600, self.duration_min * 60
+        every = (self.spacing_min or 0) * 60
+        return [(start + k * every, start + k * every + length) for k in range(self.bursts)]
+
+
+class CraneFailure(InjectedFault):
+    kind: Literal["crane_failure"]
+    cranes: Annotated[list[CraneId], Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _once_each(self) -> CraneFailure:
+        twice = _twice(self.cranes)
+        if twice:
+            raise ValueError(f"crane {', '.join(twice)} is listed twice")
+        return self
+
+
+class ScannerDown(InjectedFault):
+    kind: Literal["scanner_down"]
+    yard: SideName
+    scanners: Annotated[int, Field(ge=1, le=100)] | None = None  # how many of the yard's; all if left out
+
+
+class PlateMisreads(InjectedFault):
+    """A share of the plates the yard's gate camera reads in the window are read wrong
+    (a character off, low confidence): an officer checks the truck's papers."""
+
+    kind: Literal["plate_misreads"]
+    yard: SideName
+    share: Annotated[float, Field(gt=0, le=1)]  # of the trucks read in the window
+
+
+class WeighbridgeDrift(InjectedFault):
+    """The yard's weighbridges read `drift_pct` % off (span) plus `drift_kg` (zero)."""
+
+    kind: Literal["weighbridge_drift"]
+    yard: SideName
+    drift_pct: Annotated[float, Field(ge=-50, le=50)] = 0.0
+    drift_kg: Annotated[float, Field(ge=-20_000, le=20_000)] = 0.0
+
+    @model_validator(mode="after")
+    def _drifts(self) -> WeighbridgeDrift:
+        if self.drift_pct == 0 and self.drift_kg == 0:
+            raise ValueError("a drift needs drift_pct or drift_kg other than 0")
+        return self
+
+
+CampaignFault = CarrierBreakdown | ConnectionLoss | CraneFailure | ScannerDown | PlateMisreads | WeighbridgeDrift
+AnyInjectedFault = Annotated[CampaignFault, Field(discriminator="kind")]
+CAMPAIGN_MAX = 20  # each fault is simulated alone too: a campaign of 20 is 22 runs
 
 
 class Endpoint(Strict):
@@ -364,6 +501,7 @@ class Scenario(Strict):
     sample_interval_min: Annotated[float, Field(gt=0, le=240)] = 5.0
     devices: Devices | None = None  # mixed mode: the bridged devices
     realtime: Realtime = Realtime()
+    campaign: Annotated[list[AnyInjectedFault], Field(max_length=CAMPAIGN_MAX)] = []  # faults at set times
 
     @model_validator(mode="after")
     def _bridged_devices_exist(self) -> Scenario:
@@ -404,6 +542,57 @@ class Scenario(Strict):
         return self
 
 
+    @model_validator(mode="after")
+    def _campaign_fits(self) -> Scenario:
+        """Each injected fault within the measured run, on devices the scenario has and simulates."""
+        names = [f.name for f in self.campaign]
+        for i, fault in enumerate(self.campaign):
+            here = f"campaign[{i}]"
+            if fault.name in names[:i]:
+                raise FieldProblem(f"{here}.name", fault.name, "another fault of the campaign has this name")
+            if fault.at_h < self.warmup_h:
+                raise FieldProblem(f"{here}.at_h", fault.at_h, f"before the end of the warm-up at {self.warmup_h:g} h: it would not be measured")
+            if fault.end_s() > self.duration_h * 3600 + 1e-6:
+                raise FieldProblem(
+                    f"{here}.at_h", fault.at_h,
+                    f"the fault lasts until {fault.end_s() / 3600:g} h, past the end of the run at {self.duration_h:g} h",
+                )
+            self._campaign_devices(here, fault)
+        return self
+
+    def _campaign_devices(self, here: str, fault: InjectedFault) -> None:
+        bridged = self.devices or Devices()
+        if isinstance(fault, CarrierFault):
+            fleet = self.fleet.carriers
+            vehicles = {v.carrier for v in bridged.vehicles.carriers} if bridged.vehicles else set()
+            for cid in fault.carriers or []:
+                if not 1 <= int(cid.split("-")[1]) <= fleet:
+                    raise FieldProblem(f"{here}.carriers", cid, f"no such carrier in a fleet of {fleet} ({carrier_id(0)}..{carrier_id(fleet - 1)})")
+                if cid in vehicles:
+                    raise FieldProblem(f"{here}.carriers", cid, "a bridged vehicle: its faults are its own, not injected")
+            if fault.count is not None and fault.count > fleet - len(vehicles):
+                raise FieldProblem(f"{here}.count", fault.count, f"more than the {fleet - len(vehicles)} simulated carriers of the fleet")
+        elif isinstance(fault, CraneFailure):
+            real = {c.crane for c in bridged.cranes}
+            for crane in fault.cranes:
+                prefix, number = crane.split("-crane-")
+                yard = self.yards.vietnam if prefix == "VN" else self.yards.china
+                if not 1 <= int(number) <= yard.cranes:
+                    raise FieldProblem(f"{here}.cranes", crane, f"no such crane; that yard has {yard.cranes}")
+                if crane in real:
+                    raise FieldProblem(f"{here}.cranes", crane, "a bridged crane: its faults are its own, not injected")
+        elif isinstance(fault, ScannerDown):
+            servers = getattr(self.yards, fault.yard).stations.scanner.servers
+            if fault.scanners is not None and fault.scanners > servers:
+                raise FieldProblem(f"{here}.scanners", fault.scanners, f"the {fault.yard} yard has {servers} scanners")
+        elif isinstance(fault, PlateMisreads):
+            if fault.yard in {c.yard for c in bridged.cameras}:
+                raise FieldProblem(f"{here}.yard", fault.yard, "that yard's camera is bridged: it reads real frames")
+        elif isinstance(fault, WeighbridgeDrift):
+            if fault.yard in {g.yard for g in bridged.gates}:
+                raise FieldProblem(f"{here}.yard", fault.yard, "that yard's weighbridge is bridged: its readings are its own")
+
+
 class ScenarioError(Exception):
     """A scenario file that cannot be used; the message is meant for the user."""
 
@@ -419,11 +608,28 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def _describe(err: ErrorDetails) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    raw = err["loc"]
+    # neither a validator's name nor a campaign entry's kind (the union's tag) is a field
+    loc = tuple(
+        p
+        for i, p in enumerate(raw)
+        if not (isinstance(p, str) and p.startswith("function-"))
+        and not (p in FAULT_KINDS and i > 0 and isinstance(raw[i - 1], int))
+    )
     reason = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         reason = "unknown key (a typo?)"
     value = err.get("input")
+    ctx = err.get("ctx", {})
+    problem = ctx.get("error")
+    if isinstance(problem, FieldProblem):  # a check across fields that names its field
+        loc, value = (problem.path,), problem.value
+    elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):  # a campaign entry's kind
+        key = str(ctx.get("discriminator", "kind")).strip("'")
+        loc, value = (*loc, key), value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            return f"{_field_path(loc)}: missing; one of {', '.join(FAULT_KINDS)}"
+        reason = f"not a kind of fault; one of {', '.join(FAULT_KINDS)}"
     # a whole mapping says nothing the reason does not: show plain values only
     shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" = {value!r}"
     if len(shown) > 80:
@@ -448,11 +654,13 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_bounded(path)
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the file ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: not UTF-8 text") from None
+    except YamlRefused as exc:
+        raise ScenarioError(f"{path}: refused: {exc}") from None
     try:
         data = load_yaml(text)
     except YamlRefused as exc:

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from controllers.limits import MAX_LANES, ControllerName
 from twin.kpi import summarise
-from twin.safe_yaml import YamlRefused, load_yaml
+from twin.safe_yaml import YamlRefused, load_yaml, read_text_bounded
 from twin.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from twin.world import World
 
@@ -132,7 +132,7 @@ def load_study(path: str | Path) -> tuple[Study, Scenario]:
     """Read a study and its base scenario, and check every point's scenario before any runs."""
     path = Path(path)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data = load_yaml(read_text_bounded(path))
     except OSError as exc:
         raise StudyError(f"{path}: cannot read the file ({exc.strerror})") from None
     except (YamlRefused, UnicodeDecodeError) as exc:

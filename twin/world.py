@@ -33,6 +33,7 @@ from controllers.site import SiteController
 from twin.carrier import CarrierLinks, CarrierSpec, SimCarrier, breakdowns
 from twin.devices import DeviceFactory, SimulatedDevices, WorldCarrier
 from twin.geometry import SiteGeometry
+from twin.injection import inject
 from twin.map_frame import from_map
 from twin.measure import Measures
 from twin.meters import DirectionStats
@@ -249,6 +250,7 @@ class World:
                 rng = stream(self.seed, f"faults-{kind}-{side}")
                 for _ in range(station.servers):
                     env.process(yard.station_faults(station, spec.mtbf_h * 3600, spec.mttr_min * 60, rng))
+        self.injected = inject(self, sc.campaign, self.seed)  # the faults injected at set times
         self.measures.start()
 
     def _arrivals(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, Protocol
 
 import simpy
@@ -33,6 +33,7 @@ from controllers.messages import (
     Direction,
     Event,
     PickupArrived,
+    PlateEvidence,
     PlateRead,
     ScannerState,
     Side,
@@ -99,11 +100,12 @@ class Station:
             yield self.env.timeout(self.service() if duration is None else duration)
             self.busy.change(self.env.now, -1)
 
-    def outage(self, repair_s: float) -> Generator[simpy.Event, None, None]:
-        """A breakdown takes one server out once it finishes its current truck."""
+    def outage(self, repair_s: float, until: float | None = None) -> Generator[simpy.Event, None, None]:
+        """A breakdown takes one server out once it finishes its current truck, for
+        `repair_s` (or, for an injected fault, until the model time `until`)."""
         with self.resource.request(priority=0) as req:
             yield req
-            yield self.env.timeout(repair_s)
+            yield self.env.timeout(repair_s if until is None else max(0.0, until - self.env.now))
 
 
 class Scanners(Station):
@@ -118,17 +120,40 @@ class Scanners(Station):
 
 
 class SimCamera:
-    """The gate's plate camera in the twin: it reads every plate right."""
+    """The gate's plate camera in the twin: it reads every plate right, except while a
+    fault makes it misread some (`misreading`): such a read has a character wrong and a
+    low confidence, so the officer at the gate checks the truck's papers, and the
+    controllers get the plate the officer confirmed with the camera's evidence, as a
+    bridged camera's flagged read reaches them."""
 
     kind: Final = "camera"
+    OFFICER_S = 45.0  # model seconds an officer needs to check or type a plate (est., as for a bridged camera)
 
     def __init__(self, yard: YardModel) -> None:
         self.yard = yard
         self.device_id = f"{yard.prefix}-camera"
+        # the faults that make it misread now: each draws from its own stream whether a plate is misread
+        self.misreading: list[Callable[[str], str | None]] = []
+        self.misreads = 0  # reads an officer had to check
 
     def show(self, truck_id: str, plate: str, purpose: Literal["deliver", "pickup"]) -> None:
         yard = self.yard
-        yard.links.publish(PlateRead(yard.gate.device_id, yard.side, truck_id, plate, purpose))
+        read = PlateRead(yard.gate.device_id, yard.side, truck_id, plate, purpose)
+        wrong = next((w for w in (misread(plate) for misread in self.misreading) if w is not None), None)
+        if wrong is None:
+            yard.links.publish(read)
+            return
+        self.misreads += 1
+        evidence = PlateEvidence(
+            read=wrong, raw=wrong, confidence=0.4, frames=3, votes=2, needs_officer=True,
+            reasons=(f"read {wrong!r} with low confidence: the officer checked the truck's papers",),
+            readings=(wrong, "", wrong),
+        )
+        yard.env.process(self._officer(replace(read, evidence=evidence)))
+
+    def _officer(self, read: PlateRead) -> Generator[simpy.Event, None, None]:
+        yield self.yard.env.timeout(self.OFFICER_S)
+        self.yard.links.publish(read)
 
 
 class Gate:
@@ -169,13 +194,22 @@ class Weighbridge:
         self.device_id = device_id
         self.waiting: dict[str, simpy.Event] = {}
         self.rejected = 0
+        self.drifts: list[tuple[float, float]] = []  # drifts in force: (relative span, kg at zero)
+        self.drifted = 0  # readings taken while it drifted
 
     def weigh(self, truck_id: str, measured_kg: float, declared_kg: float) -> simpy.Event:
-        """A truck stands on the bridge; the event fires with the controllers' decision."""
+        """A truck of `measured_kg` stands on the bridge; the event fires with the
+        controllers' decision. A drifting weighbridge reads it off."""
         decision = self.yard.env.event()
         self.waiting[truck_id] = decision
         yard = self.yard
-        yard.links.publish(WeightReading(self.device_id, yard.side, truck_id, measured_kg, declared_kg))
+        reading = measured_kg
+        if self.drifts:
+            self.drifted += 1
+            for span, zero in self.drifts:
+                reading = reading * (1 + span) + zero
+            reading = max(0.0, round(reading))  # a load cell shows no weight below an empty deck
+        yard.links.publish(WeightReading(self.device_id, yard.side, truck_id, reading, declared_kg))
         return decision
 
     def accept(self, command: Command) -> None:
@@ -211,6 +245,7 @@ class Crane:
         self.busy = False
         self.fault = False
         self.moves = 0
+        self._faults = 0  # breakdowns in force (a random one and an injected one may overlap)
         self._repaired: simpy.Event | None = None
         self._work: simpy.Process | None = None
 
@@ -258,12 +293,20 @@ class Crane:
         )
 
     def break_down(self) -> None:
+        self._faults += 1
+        if self._faults > 1:
+            return  # already broken
         self.fault = True
         if self._work is not None and self._work.is_alive:
             self._work.interrupt("breakdown")
         self.yard.links.publish(CraneState(self.device_id, self.yard.side, self.busy, True))
 
     def repair(self) -> None:
+        if self._faults == 0:
+            return
+        self._faults -= 1
+        if self._faults:
+            return  # another breakdown still holds it
         self.fault = False
         if self._repaired is not None and not self._repaired.triggered:
             self._repaired.succeed()
@@ -392,6 +435,8 @@ class YardModel:
         self.loaded: dict[str, simpy.Event] = {}  # truck waiting for its container to be lifted
         self.pickup_waiting: dict[str, simpy.Event] = {}  # receiving truck waiting for its container
         self.channels = {"green": 0, "yellow": 0, "red": 0}
+        self.weights_missed = 0
+        self.weights_flagged_wrongly = 0
 
     # --- the truck that brings a container -------------------------------------------
 
@@ -409,6 +454,7 @@ class YardModel:
             c.reach("weighbridge", env.now)
             yield from self.weighbridges.use()
             accepted = bool((yield self.weighbridge.weigh(c.truck_id, c.measured_kg, c.declared_kg)))
+            self._audit_weight(c, accepted)
             c.reach("scanner", env.now)
             yield from self.scanners.use()
             channel = self._risk_channel(accepted)
@@ -437,6 +483,14 @@ class YardModel:
         opened = self.gate.arrive(truck_id)
         self.camera.show(truck_id, plate, purpose)
         yield opened
+
+    def _audit_weight(self, c: Container, accepted: bool) -> None:
+        """What the world knows and the controllers cannot: was the decision right?"""
+        off = abs(c.measured_kg - c.declared_kg) > self.tolerance * c.declared_kg
+        if accepted and off:
+            self.weights_missed += 1  # a declaration off beyond the tolerance waved through
+        elif not accepted and not off:
+            self.weights_flagged_wrongly += 1  # an honest truck sent to inspection
 
     def _risk_channel(self, weight_accepted: bool) -> str:
         if not weight_accepted:
