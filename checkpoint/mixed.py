@@ -298,6 +298,7 @@ class MixedRun:
                     "identity": f"{status.interface}/{status.manufacturer}/{status.serial_number}",
                     "factsheet": status.factsheet is not None,
                     "factsheet_notes": list(status.factsheet_notes),  # what it cannot do of what is asked
+                    "refused": dict(status.refused),  # its messages not taken, per reason (vda5050_checks)
                 })
         for crane in spec.cranes:
             mirror = self.mirrors.events.cranes[crane.crane]
@@ -330,6 +331,7 @@ class MixedRun:
                 "messages_received": link.received,
                 "messages_dropped": link.dropped,
                 "messages_sent": link.sent,
+                "messages_refused": {cid: dict(link.status[cid].refused) for cid in self.bridges.vehicles},
                 "distance_m": {cid: round(world.carriers[cid].distance_m) for cid in self.bridges.vehicles},
                 "containers_carried": {
                     cid: mirror.containers_carried for cid, mirror in self.mirrors.events.carriers.items()

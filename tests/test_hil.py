@@ -132,6 +132,7 @@ def test_hil_run_moves_containers_through_bridged_devices(rig: Rig) -> None:
         assert mirror.distance_m >= corridor, devices
         assert mirror.containers_carried > 0, devices
     assert devices["vehicles"]["messages_dropped"] == 0
+    assert devices["vehicles"]["messages_refused"] == {cid: {} for cid in BRIDGED}  # per vehicle, per reason
     assert devices["vehicles"]["messages_sent"] > 0
     # each bridged vehicle's marker is where it said it was (agvPosition), between nodes too
     assert markers and all(shown == said for shown, said in markers)
