@@ -68,7 +68,7 @@ def checkpoint(*args: str) -> subprocess.CompletedProcess[str]:
         ({"samples": 4}, "only a latin_hypercube"),
         ({"design": "latin_hypercube", "samples": 3, "factors": {"lanes": [4, 6, 8]}}, "[low, high]"),
         ({"base": "nowhere.yaml"}, "base: "),
-        ({"base": "/dev/zero"}, "longer than 1,000,000 characters"),
+        ({"base": "/dev/zero"}, "more than 1,000,000 characters"),
         ({"duration_h": 0}, "duration_h"),
         ({"name": "no spaces allowed"}, "name"),
         ({"factors": {"cranes": [1], "carriers": [1]}, "base": str(ROOT / "scenarios" / "hil_huu_nghi.yaml")}, "cannot run"),

@@ -150,5 +150,5 @@ def read_text_bounded(path: Path, limits: YamlLimits = YamlLimits()) -> str:
         raw = f.read(limits.max_chars * 4 + 1)  # UTF-8: at most four bytes a character
     text = raw.decode("utf-8")
     if len(raw) > limits.max_chars * 4 or len(text) > limits.max_chars:
-        raise YamlRefused(f"the file is longer than {limits.max_chars:,} characters")
+        raise YamlRefused(f"more than {limits.max_chars:,} characters (at most {limits.max_chars:,})")
     return text
