@@ -61,7 +61,6 @@ class Tape:
                 self.drains.append((entry.t, _event(body["event"], entry.seq)))
             else:
                 self.calls.setdefault((body["device"], body["member"]), deque()).append(body)
-        self.played = 0
         self._shift: dict[tuple[str, str], int] = {}
         for key, bodies in self.calls.items():
             if key[1] in GENERATIONS:
@@ -91,7 +90,6 @@ class Tape:
     def answer(self, name: str, member: str, live: Callable[[], Any]) -> Any:
         recorded = self.calls.get((name, member))
         if recorded:
-            self.played += 1
             return _outcome(recorded.popleft())
         try:
             value = live()
@@ -155,11 +153,6 @@ class ResumedJournal:
     def __init__(self, writer: JournalWriter, recorded: Iterable[Entry]) -> None:
         self.writer = writer
         self.expected: deque[Entry] = deque(e for e in recorded if e.kind != "input")
-        self.checked = 0
-
-    @property
-    def catching_up(self) -> bool:
-        return bool(self.expected)
 
     def _check(self, kind: str, now: float, event: Event | None = None, commands: tuple[Command, ...] = ()) -> bool:
         """True when this entry was recorded (and matches); False when it is new."""
@@ -173,7 +166,6 @@ class ResumedJournal:
                 f"the rebuilt run {kind} at t = {now:.3f} s ({_short(event or commands)} against "
                 f"{_short(entry.event or entry.commands)})"
             )
-        self.checked += 1
         return True
 
     def started(self, now: float) -> None:

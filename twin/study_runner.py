@@ -12,9 +12,7 @@ point's KPIs with their 95% intervals.
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,6 @@ class Progress:
     done: int = 0
     total: int = 0  # runs known to be needed so far: it grows when a point needs more seeds
     ran: int = 0  # runs this invocation made (the others were stored before)
-    started: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -195,7 +192,3 @@ def _finish(study: Study, states: dict[str, PointState], out: Path, progress: Pr
     (out / "study.json").write_text(to_json(result), encoding="utf-8")
     return result
 
-
-def runs_table(out: Path) -> list[dict[str, Any]]:
-    """The study's runs as stored, without their time series."""
-    return [json.loads(json.dumps(r, default=str)) for r in pq.read_table(out / "runs.parquet").to_pylist()]
